@@ -1,0 +1,533 @@
+//! The streaming soft-entropy accumulator: rows go in batch by batch, their soft assignments to the
+//! reference points are summed into total counts and into the counts of every label value of every
+//! named label set. Counts are f64 and two accumulators over the same settings merge exactly.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use ndarray::linalg::general_mat_mul;
+use ndarray::{Array2, ArrayView2, Axis};
+use serde::{Deserialize, Serialize};
+
+use super::calibration::{self, Calibration, CalibrationError};
+use super::metrics;
+use super::rng;
+
+/// One label value. Label builders pack whatever identifies a class (a token tuple, a class id)
+/// into 128 bits injectively; only the partition of rows matters to the estimator.
+pub type LabelKey = u128;
+
+/// The settings that fix the estimator: everything that must agree for two accumulators to merge.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EstimatorConfig {
+    /// Number of reference points m (`n_bins` in the reference code).
+    pub n_bins: usize,
+    /// Seed of `numpy.random.default_rng` that draws the reference points.
+    pub seed: u64,
+    /// How the softmax temperature ε is chosen.
+    pub calibration: Calibration,
+}
+
+impl Default for EstimatorConfig {
+    fn default() -> Self {
+        Self {
+            n_bins: 100,
+            seed: 0,
+            calibration: Calibration::FindEps,
+        }
+    }
+}
+
+/// Why a batch or a merge was refused. Messages are one line and name the offending part.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EstimatorError {
+    #[error("{0}")]
+    Calibration(#[from] CalibrationError),
+    #[error("rows have {got} columns but the accumulator was built for d = {expected}")]
+    Dimension { expected: usize, got: usize },
+    #[error("label set '{name}' has {got} labels for {rows} rows")]
+    LabelLength {
+        name: String,
+        got: usize,
+        rows: usize,
+    },
+    #[error("{got} label sets given, the accumulator tracks {expected}")]
+    LabelSetCount { expected: usize, got: usize },
+    #[error("n_bins must be at least 2, got {0}")]
+    TooFewBins(usize),
+    #[error("{n_bins} reference points of dimension {d} would need more than 2 GiB")]
+    TooLarge { n_bins: usize, d: usize },
+    #[error("cannot merge: {0}")]
+    Merge(String),
+}
+
+/// Soft counts of one named label set: per label value, the number of rows and the summed soft
+/// assignments of those rows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LabelSetCounts {
+    name: String,
+    index: HashMap<LabelKey, usize>,
+    keys: Vec<LabelKey>,
+    rows: Vec<u64>,
+    /// `keys.len() × n_bins`, row-major by label value.
+    counts: Vec<f64>,
+}
+
+impl LabelSetCounts {
+    fn new(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            index: HashMap::new(),
+            keys: Vec::new(),
+            rows: Vec::new(),
+            counts: Vec::new(),
+        }
+    }
+
+    /// Rebuilds a label set from saved parts; `counts` holds `keys.len() × n_bins` values.
+    pub(crate) fn from_parts(
+        name: String,
+        keys: Vec<LabelKey>,
+        rows: Vec<u64>,
+        counts: Vec<f64>,
+    ) -> Result<Self, String> {
+        let mut index = HashMap::with_capacity(keys.len());
+        for (i, &k) in keys.iter().enumerate() {
+            if index.insert(k, i).is_some() {
+                return Err(format!("label set '{name}' lists a label value twice"));
+            }
+        }
+        Ok(Self {
+            name,
+            index,
+            keys,
+            rows,
+            counts,
+        })
+    }
+
+    fn slot(&mut self, key: LabelKey, n_bins: usize) -> usize {
+        *self.index.entry(key).or_insert_with(|| {
+            self.keys.push(key);
+            self.rows.push(0);
+            self.counts.resize(self.counts.len() + n_bins, 0.0);
+            self.keys.len() - 1
+        })
+    }
+
+    /// The label set's name, e.g. `input_bigram`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// Distinct label values seen, in order of first appearance.
+    pub fn keys(&self) -> &[LabelKey] {
+        &self.keys
+    }
+    /// Rows seen per label value, aligned with [`keys`](Self::keys).
+    pub fn rows(&self) -> &[u64] {
+        &self.rows
+    }
+    /// Soft counts of label value `i` (length `n_bins`).
+    pub fn counts_of(&self, i: usize, n_bins: usize) -> &[f64] {
+        &self.counts[i * n_bins..(i + 1) * n_bins]
+    }
+    pub(crate) fn all_counts(&self) -> &[f64] {
+        &self.counts
+    }
+}
+
+/// Cap on `n_bins × d` (2 GiB of f64), so a mistyped setting is an error, not an allocation failure.
+const MAX_POINT_ELEMENTS: usize = 1 << 28;
+
+/// Rows handled per matrix product; large enough to amortise the product, small enough to stay in
+/// cache at LLM widths.
+const BLOCK_ROWS: usize = 128;
+
+/// Streaming accumulator of soft assignments (the reference's `SoftEntropyAccumulator`, numpy
+/// backend, with f64 counts).
+#[derive(Clone, Debug)]
+pub struct SoftEntropyAccumulator {
+    config: EstimatorConfig,
+    d: usize,
+    temperature: f64,
+    /// `[n_bins, d]`, unit rows; shared by the clones made for each layer.
+    reference_points: Arc<Array2<f64>>,
+    counts: Vec<f64>,
+    rows: u64,
+    rows_skipped: u64,
+    label_sets: Vec<LabelSetCounts>,
+}
+
+impl SoftEntropyAccumulator {
+    /// An empty accumulator for `d`-dimensional rows tracking the named label sets.
+    pub fn new(
+        config: EstimatorConfig,
+        d: usize,
+        label_set_names: &[&str],
+    ) -> Result<Self, EstimatorError> {
+        if config.n_bins < 2 {
+            return Err(EstimatorError::TooFewBins(config.n_bins));
+        }
+        if config
+            .n_bins
+            .checked_mul(d)
+            .is_none_or(|e| e > MAX_POINT_ELEMENTS)
+        {
+            return Err(EstimatorError::TooLarge {
+                n_bins: config.n_bins,
+                d,
+            });
+        }
+        let temperature = calibration::temperature(config.calibration, config.n_bins, d)?;
+        let reference_points = Arc::new(rng::reference_points(config.seed, config.n_bins, d));
+        Ok(Self {
+            config,
+            d,
+            temperature,
+            reference_points,
+            counts: vec![0.0; config.n_bins],
+            rows: 0,
+            rows_skipped: 0,
+            label_sets: label_set_names
+                .iter()
+                .map(|n| LabelSetCounts::new(n))
+                .collect(),
+        })
+    }
+
+    /// Rebuilds an accumulator from saved counts (see `state`), reusing `empty`'s settings and
+    /// reference points.
+    pub(crate) fn from_parts(
+        empty: SoftEntropyAccumulator,
+        temperature: f64,
+        counts: Vec<f64>,
+        rows: u64,
+        rows_skipped: u64,
+        label_sets: Vec<LabelSetCounts>,
+    ) -> Self {
+        Self {
+            temperature,
+            counts,
+            rows,
+            rows_skipped,
+            label_sets,
+            ..empty
+        }
+    }
+
+    pub fn config(&self) -> &EstimatorConfig {
+        &self.config
+    }
+    /// Row dimension d.
+    pub fn dim(&self) -> usize {
+        self.d
+    }
+    /// The softmax temperature ε in use.
+    pub fn temperature(&self) -> f64 {
+        self.temperature
+    }
+    /// The unit-norm reference points, `[n_bins, d]`.
+    pub fn reference_points(&self) -> ArrayView2<'_, f64> {
+        self.reference_points.view()
+    }
+    /// Summed soft assignments of all rows used.
+    pub fn counts(&self) -> &[f64] {
+        &self.counts
+    }
+    /// Rows that entered the counts.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+    /// Rows refused because they were all zero or held NaN/Inf.
+    pub fn rows_skipped(&self) -> u64 {
+        self.rows_skipped
+    }
+    pub fn label_sets(&self) -> &[LabelSetCounts] {
+        &self.label_sets
+    }
+
+    /// Adds a batch of rows `[batch, d]`; `labels[s][r]` is the label of row `r` in label set `s`.
+    /// Rows that are all zero or hold NaN/Inf are skipped and counted, together with their labels.
+    pub fn update<T>(
+        &mut self,
+        rows: ArrayView2<'_, T>,
+        labels: &[&[LabelKey]],
+    ) -> Result<(), EstimatorError>
+    where
+        T: Copy + Into<f64>,
+    {
+        let (batch, d) = rows.dim();
+        if d != self.d {
+            return Err(EstimatorError::Dimension {
+                expected: self.d,
+                got: d,
+            });
+        }
+        if labels.len() != self.label_sets.len() {
+            return Err(EstimatorError::LabelSetCount {
+                expected: self.label_sets.len(),
+                got: labels.len(),
+            });
+        }
+        for (set, l) in self.label_sets.iter().zip(labels) {
+            if l.len() != batch {
+                return Err(EstimatorError::LabelLength {
+                    name: set.name.clone(),
+                    got: l.len(),
+                    rows: batch,
+                });
+            }
+        }
+
+        let m = self.config.n_bins;
+        let mut block = Array2::<f64>::zeros((BLOCK_ROWS.min(batch.max(1)), d));
+        let mut scores = Array2::<f64>::zeros((block.nrows(), m));
+        let mut block_rows: Vec<usize> = Vec::with_capacity(block.nrows());
+        let mut next = 0;
+        while next < batch {
+            // Fill the block with unit-norm copies of the next valid rows.
+            block_rows.clear();
+            while next < batch && block_rows.len() < block.nrows() {
+                let src = rows.row(next);
+                let mut dst = block.row_mut(block_rows.len());
+                let mut sq = 0.0f64;
+                let mut finite = true;
+                for (o, &x) in dst.iter_mut().zip(src.iter()) {
+                    let v: f64 = x.into();
+                    finite &= v.is_finite();
+                    sq += v * v;
+                    *o = v;
+                }
+                let norm = sq.sqrt();
+                if finite && norm > 0.0 && norm.is_finite() {
+                    dst.mapv_inplace(|v| v / norm);
+                    block_rows.push(next);
+                } else {
+                    self.rows_skipped += 1;
+                }
+                next += 1;
+            }
+            let b = block_rows.len();
+            if b == 0 {
+                continue;
+            }
+            let z = block.slice(ndarray::s![..b, ..]);
+            let mut s = scores.slice_mut(ndarray::s![..b, ..]);
+            general_mat_mul(1.0, &z, &self.reference_points.t(), 0.0, &mut s);
+
+            for (r, mut p) in s.axis_iter_mut(Axis(0)).enumerate() {
+                let p = p.as_slice_mut().expect("scores rows are contiguous");
+                metrics::softmax_in_place(p, self.temperature);
+                for (c, &v) in self.counts.iter_mut().zip(p.iter()) {
+                    *c += v;
+                }
+                let row = block_rows[r];
+                for (set, l) in self.label_sets.iter_mut().zip(labels) {
+                    let i = set.slot(l[row], m);
+                    set.rows[i] += 1;
+                    for (c, &v) in set.counts[i * m..(i + 1) * m].iter_mut().zip(p.iter()) {
+                        *c += v;
+                    }
+                }
+            }
+            self.rows += b as u64;
+        }
+        Ok(())
+    }
+
+    /// Adds another accumulator's counts into this one. Both must share settings, d, temperature and
+    /// label-set names; the result is what one accumulator fed both inputs would hold.
+    pub fn merge(&mut self, other: &SoftEntropyAccumulator) -> Result<(), EstimatorError> {
+        if self.config != other.config {
+            return Err(EstimatorError::Merge(format!(
+                "settings differ ({:?} vs {:?})",
+                self.config, other.config
+            )));
+        }
+        if self.d != other.d {
+            return Err(EstimatorError::Merge(format!(
+                "d differs ({} vs {})",
+                self.d, other.d
+            )));
+        }
+        if self.temperature.to_bits() != other.temperature.to_bits() {
+            return Err(EstimatorError::Merge(format!(
+                "temperature differs ({} vs {})",
+                self.temperature, other.temperature
+            )));
+        }
+        let names = |a: &Self| {
+            a.label_sets
+                .iter()
+                .map(|s| s.name.clone())
+                .collect::<Vec<_>>()
+        };
+        if names(self) != names(other) {
+            return Err(EstimatorError::Merge(format!(
+                "label sets differ ({:?} vs {:?})",
+                names(self),
+                names(other)
+            )));
+        }
+        let m = self.config.n_bins;
+        for (c, o) in self.counts.iter_mut().zip(&other.counts) {
+            *c += o;
+        }
+        self.rows += other.rows;
+        self.rows_skipped += other.rows_skipped;
+        for (mine, theirs) in self.label_sets.iter_mut().zip(&other.label_sets) {
+            for (j, &key) in theirs.keys.iter().enumerate() {
+                let i = mine.slot(key, m);
+                mine.rows[i] += theirs.rows[j];
+                for (c, o) in mine.counts[i * m..(i + 1) * m]
+                    .iter_mut()
+                    .zip(&theirs.counts[j * m..(j + 1) * m])
+                {
+                    *c += o;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// H(Z) as efficiency (entropy of the averaged soft histogram divided by ln m). NaN without rows.
+    pub fn entropy(&self) -> f64 {
+        metrics::soft_entropy(&self.counts)
+    }
+
+    /// Per label value of set `s`: (key, rows, H(Z|X=x)).
+    pub fn conditional_entropies(&self, s: usize) -> Vec<(LabelKey, u64, f64)> {
+        let set = &self.label_sets[s];
+        let m = self.config.n_bins;
+        (0..set.keys.len())
+            .map(|i| {
+                (
+                    set.keys[i],
+                    set.rows[i],
+                    metrics::soft_entropy(set.counts_of(i, m)),
+                )
+            })
+            .collect()
+    }
+
+    /// H(Z|X) = Σ_x (N_x/N) H(Z|X=x) for label set `s`.
+    pub fn conditional_entropy(&self, s: usize) -> f64 {
+        let n = self.rows as f64;
+        self.conditional_entropies(s)
+            .iter()
+            .map(|&(_, nx, h)| (nx as f64 / n) * h)
+            .sum()
+    }
+
+    /// I(X;Z) = H(Z) − H(Z|X) for label set `s`, in efficiency units.
+    pub fn mutual_information(&self, s: usize) -> f64 {
+        self.entropy() - self.conditional_entropy(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    fn config(n_bins: usize) -> EstimatorConfig {
+        EstimatorConfig {
+            n_bins,
+            seed: 0,
+            calibration: Calibration::Fixed(0.1),
+        }
+    }
+
+    #[test]
+    fn identical_rows_give_one_assignment_and_zero_information() {
+        let mut acc = SoftEntropyAccumulator::new(config(10), 3, &["x"]).unwrap();
+        let rows = array![[1.0f64, 2.0, 3.0], [2.0, 4.0, 6.0], [0.5, 1.0, 1.5]];
+        acc.update(rows.view(), &[&[1, 2, 3]]).unwrap();
+        // Every row has the same direction, so each label's histogram equals the total one.
+        assert!((acc.mutual_information(0)).abs() < 1e-15);
+        // A single soft assignment computed by hand.
+        let w = acc.reference_points().to_owned();
+        let z = [1.0, 2.0, 3.0].map(|v: f64| v / 14f64.sqrt());
+        let logits: Vec<f64> = (0..10)
+            .map(|j| (0..3).map(|k| z[k] * w[[j, k]]).sum::<f64>() / 0.1)
+            .collect();
+        let mx = logits.iter().cloned().fold(f64::MIN, f64::max);
+        let e: Vec<f64> = logits.iter().map(|l| (l - mx).exp()).collect();
+        let total: f64 = e.iter().sum();
+        let h: f64 = -e
+            .iter()
+            .map(|v| v / total)
+            .map(|p| p * p.max(1e-9).ln())
+            .sum::<f64>()
+            / 10f64.ln();
+        assert!(
+            (acc.entropy() - h).abs() < 1e-14,
+            "{} vs {h}",
+            acc.entropy()
+        );
+    }
+
+    #[test]
+    fn bad_rows_are_skipped_with_their_labels() {
+        let mut acc = SoftEntropyAccumulator::new(config(4), 2, &["x"]).unwrap();
+        let rows = array![
+            [0.0f32, 0.0],
+            [f32::NAN, 1.0],
+            [1.0, f32::INFINITY],
+            [1.0, 0.0]
+        ];
+        acc.update(rows.view(), &[&[7, 8, 9, 7]]).unwrap();
+        assert_eq!(acc.rows(), 1);
+        assert_eq!(acc.rows_skipped(), 3);
+        assert_eq!(acc.label_sets()[0].keys(), &[7]);
+    }
+
+    #[test]
+    fn wrong_shapes_are_refused() {
+        let mut acc = SoftEntropyAccumulator::new(config(4), 2, &["x"]).unwrap();
+        let rows = array![[1.0f64, 0.0, 0.0]];
+        assert!(matches!(
+            acc.update(rows.view(), &[&[1]]),
+            Err(EstimatorError::Dimension { .. })
+        ));
+        let rows = array![[1.0f64, 0.0]];
+        let err = acc.update(rows.view(), &[&[1, 2]]).unwrap_err();
+        assert_eq!(err.to_string(), "label set 'x' has 2 labels for 1 rows");
+        assert!(acc.update(rows.view(), &[]).is_err());
+    }
+
+    #[test]
+    fn information_is_between_zero_and_entropy_and_merge_is_exact() {
+        let mut r = rng::Pcg64::from_seed(7);
+        let n = 300;
+        let d = 5;
+        let data = Array2::from_shape_fn((n, d), |_| r.standard_normal());
+        let labels: Vec<LabelKey> = (0..n as u128).map(|i| i % 7).collect();
+        let mut whole = SoftEntropyAccumulator::new(config(16), d, &["x"]).unwrap();
+        whole.update(data.view(), &[&labels]).unwrap();
+        let h = whole.entropy();
+        let i = whole.mutual_information(0);
+        assert!(i >= 0.0 && i <= h, "0 <= {i} <= {h}");
+
+        let mut a = SoftEntropyAccumulator::new(config(16), d, &["x"]).unwrap();
+        let mut b = a.clone();
+        a.update(data.slice(ndarray::s![..123, ..]), &[&labels[..123]])
+            .unwrap();
+        b.update(data.slice(ndarray::s![123.., ..]), &[&labels[123..]])
+            .unwrap();
+        a.merge(&b).unwrap();
+        assert_eq!(a.rows(), whole.rows());
+        assert!((a.entropy() - h).abs() < 1e-12);
+        assert!((a.mutual_information(0) - i).abs() < 1e-12);
+    }
+
+    #[test]
+    fn merge_refuses_other_settings() {
+        let a = SoftEntropyAccumulator::new(config(4), 2, &["x"]).unwrap();
+        let mut b = SoftEntropyAccumulator::new(config(5), 2, &["x"]).unwrap();
+        assert!(b.merge(&a).is_err());
+        let c = SoftEntropyAccumulator::new(config(4), 2, &["y"]).unwrap();
+        let mut a2 = a.clone();
+        assert!(a2.merge(&c).unwrap_err().to_string().contains("label sets"));
+    }
+}

@@ -1,0 +1,99 @@
+//! The arithmetic the reference applies to soft histograms: the max-subtracted tempered softmax, the
+//! clipped Shannon entropy as efficiency, and the ratios the paper reads off entropies
+//! (regularity, optimality).
+
+/// The reference clips probabilities at this value inside the logarithm (and only there).
+pub const LOG_CLIP: f64 = 1e-9;
+
+/// Turns cosine scores into a soft assignment in place: softmax(s / ε), subtracting the maximum
+/// after the division as the reference's numpy code does.
+pub fn softmax_in_place(scores: &mut [f64], temperature: f64) {
+    let mut max = f64::NEG_INFINITY;
+    for s in scores.iter_mut() {
+        *s /= temperature;
+        max = max.max(*s);
+    }
+    let mut total = 0.0;
+    for s in scores.iter_mut() {
+        *s = (*s - max).exp();
+        total += *s;
+    }
+    for s in scores.iter_mut() {
+        *s /= total;
+    }
+}
+
+/// Entropy of the histogram `counts` (normalised to sum 1), divided by ln(len), so in [0, 1].
+/// NaN when the counts are empty or sum to zero, as in the reference.
+pub fn soft_entropy(counts: &[f64]) -> f64 {
+    let total: f64 = counts.iter().sum();
+    let nats: f64 = -counts
+        .iter()
+        .map(|&c| {
+            let p = c / total;
+            p * p.max(LOG_CLIP).ln()
+        })
+        .sum::<f64>();
+    nats / (counts.len() as f64).ln()
+}
+
+/// Regularity I(X;Z) / H(Z); NaN when H is not positive, as the reference reports it.
+pub fn regularity(mutual_information: f64, entropy: f64) -> f64 {
+    if entropy > 0.0 {
+        mutual_information / entropy
+    } else {
+        f64::NAN
+    }
+}
+
+/// Optimality I(Y;Z) / I(X;Z) (expressivity over complexity); NaN when the complexity is not
+/// positive, as the reference notebook computes it.
+pub fn optimality(expressivity: f64, complexity: f64) -> f64 {
+    if complexity > 0.0 {
+        expressivity / complexity
+    } else {
+        f64::NAN
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uniform_histogram_has_efficiency_one() {
+        assert!((soft_entropy(&[2.0; 7]) - 1.0).abs() < 1e-15);
+    }
+
+    #[test]
+    fn one_hot_histogram_uses_the_clip() {
+        // p = (1, 0, 0): -(1·ln 1 + 0·ln 1e-9 + 0·ln 1e-9) = 0.
+        assert_eq!(soft_entropy(&[3.0, 0.0, 0.0]), 0.0);
+        assert!(soft_entropy(&[0.0, 0.0]).is_nan());
+    }
+
+    #[test]
+    fn two_point_entropy_matches_closed_form() {
+        let h = soft_entropy(&[1.0, 3.0]);
+        let expected = -(0.25f64 * 0.25f64.ln() + 0.75 * 0.75f64.ln()) / 2f64.ln();
+        assert!((h - expected).abs() < 1e-15);
+    }
+
+    #[test]
+    fn softmax_is_shift_invariant_and_sums_to_one() {
+        let mut a = [0.3, -0.2, 0.9];
+        softmax_in_place(&mut a, 0.5);
+        let e: Vec<f64> = [0.6f64, -0.4, 1.8].iter().map(|v| v.exp()).collect();
+        let t: f64 = e.iter().sum();
+        for (x, y) in a.iter().zip(&e) {
+            assert!((x - y / t).abs() < 1e-15);
+        }
+    }
+
+    #[test]
+    fn ratios_are_nan_at_zero() {
+        assert!(regularity(0.1, 0.0).is_nan());
+        assert!(optimality(0.1, 0.0).is_nan());
+        assert_eq!(optimality(0.25, 0.5), 0.5);
+    }
+}

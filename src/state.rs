@@ -1,0 +1,192 @@
+//! Saving and loading an [`Analysis`] so shards computed in different workers or on different
+//! machines merge into one result. Layout: magic, a JSON header (settings, what went in, label-set
+//! sizes), then raw little-endian counts. Loading checks every size against the bytes present
+//! before allocating, so a damaged or hostile file gives an error, never a huge allocation.
+
+use serde::{Deserialize, Serialize};
+
+use crate::analysis::{Analysis, AnalysisSettings, InputSummary, LayerState};
+use crate::estimator::accumulator::LabelSetCounts;
+use crate::estimator::SoftEntropyAccumulator;
+use crate::labels::{label_set_specs, normalise_orders};
+
+const MAGIC: &[u8; 16] = b"INFOPLANE-STATE\n";
+const VERSION: u32 = 1;
+/// Widest representation a state may claim; far above any model, far below an allocation bomb.
+const MAX_D: usize = 1 << 20;
+
+#[derive(Serialize, Deserialize)]
+struct Header {
+    version: u32,
+    settings: AnalysisSettings,
+    input: InputSummary,
+    layers: Vec<LayerHeader>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct LayerHeader {
+    layer: usize,
+    temperature: f64,
+    rows: u64,
+    rows_skipped: u64,
+    /// Distinct label values per label set, in label-set order.
+    label_values: Vec<usize>,
+}
+
+/// Serialises an analysis state.
+pub fn to_bytes(analysis: &Analysis) -> Vec<u8> {
+    let header = Header {
+        version: VERSION,
+        settings: analysis.settings.clone(),
+        input: analysis.input.clone(),
+        layers: analysis
+            .layers
+            .iter()
+            .map(|l| LayerHeader {
+                layer: l.layer,
+                temperature: l.accumulator.temperature(),
+                rows: l.accumulator.rows(),
+                rows_skipped: l.accumulator.rows_skipped(),
+                label_values: l
+                    .accumulator
+                    .label_sets()
+                    .iter()
+                    .map(|s| s.keys().len())
+                    .collect(),
+            })
+            .collect(),
+    };
+    let json = serde_json::to_vec(&header).expect("header serialises");
+    let mut out = Vec::new();
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&(json.len() as u64).to_le_bytes());
+    out.extend_from_slice(&json);
+    for l in &analysis.layers {
+        let acc = &l.accumulator;
+        acc.counts()
+            .iter()
+            .for_each(|c| out.extend_from_slice(&c.to_le_bytes()));
+        for set in acc.label_sets() {
+            set.keys()
+                .iter()
+                .for_each(|k| out.extend_from_slice(&k.to_le_bytes()));
+            set.rows()
+                .iter()
+                .for_each(|r| out.extend_from_slice(&r.to_le_bytes()));
+            set.all_counts()
+                .iter()
+                .for_each(|c| out.extend_from_slice(&c.to_le_bytes()));
+        }
+    }
+    out
+}
+
+struct Cursor<'a> {
+    bytes: &'a [u8],
+    file: &'a str,
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], String> {
+        if n > self.bytes.len() {
+            return Err(format!("{}: state file is truncated ({what})", self.file));
+        }
+        let (a, b) = self.bytes.split_at(n);
+        self.bytes = b;
+        Ok(a)
+    }
+    fn array<T, const N: usize>(
+        &mut self,
+        count: usize,
+        what: &str,
+        f: fn([u8; N]) -> T,
+    ) -> Result<Vec<T>, String> {
+        let bytes = count
+            .checked_mul(N)
+            .ok_or_else(|| format!("{}: state file is damaged ({what})", self.file))?;
+        let raw = self.take(bytes, what)?;
+        Ok(raw
+            .chunks_exact(N)
+            .map(|c| f(c.try_into().expect("chunk of N bytes")))
+            .collect())
+    }
+}
+
+/// Reads a state written by [`to_bytes`]; `file` names it in errors.
+pub fn from_bytes(file: &str, bytes: &[u8]) -> Result<Analysis, String> {
+    let mut cur = Cursor { bytes, file };
+    if cur.take(16, "magic").ok() != Some(&MAGIC[..]) {
+        return Err(format!("{file}: not an infoplane state file"));
+    }
+    let len = u64::from_le_bytes(cur.take(8, "header length")?.try_into().expect("8 bytes"));
+    let len = usize::try_from(len).map_err(|_| format!("{file}: state header is damaged"))?;
+    let header: Header = serde_json::from_slice(cur.take(len, "header")?)
+        .map_err(|e| format!("{file}: state header is damaged ({e})"))?;
+    if header.version != VERSION {
+        return Err(format!(
+            "{file}: state format version {} is not supported (this build reads {VERSION})",
+            header.version
+        ));
+    }
+    let orders = normalise_orders(&header.settings.orders).map_err(|e| format!("{file}: {e}"))?;
+    let specs = label_set_specs(&orders);
+    let names: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
+    let config = header.settings.estimator;
+    let d = header.input.d;
+    if config.n_bins.saturating_mul(8) > bytes.len() || d == 0 || d > MAX_D {
+        return Err(format!(
+            "{file}: state header is damaged (bins {}, d {d})",
+            config.n_bins
+        ));
+    }
+    // Building one accumulator validates the settings and draws the reference points once.
+    let prototype = SoftEntropyAccumulator::new(config, d, &names)
+        .map_err(|e| format!("{file}: state settings are invalid ({e})"))?;
+    let m = config.n_bins;
+    let mut layers = Vec::with_capacity(header.layers.len().min(bytes.len()));
+    for lh in &header.layers {
+        if lh.label_values.len() != specs.len() {
+            return Err(format!("{file}: state of layer {} is damaged", lh.layer));
+        }
+        let counts = cur.array(m, "counts", f64::from_le_bytes)?;
+        let mut sets = Vec::with_capacity(specs.len());
+        for (spec, &n) in specs.iter().zip(&lh.label_values) {
+            let keys = cur.array(n, "label values", u128::from_le_bytes)?;
+            let rows = cur.array(n, "label rows", u64::from_le_bytes)?;
+            let c = cur.array(
+                n.checked_mul(m)
+                    .ok_or_else(|| format!("{file}: state file is damaged"))?,
+                "label counts",
+                f64::from_le_bytes,
+            )?;
+            sets.push(
+                LabelSetCounts::from_parts(spec.name.clone(), keys, rows, c)
+                    .map_err(|e| format!("{file}: {e}"))?,
+            );
+        }
+        let accumulator = SoftEntropyAccumulator::from_parts(
+            prototype.clone(),
+            lh.temperature,
+            counts,
+            lh.rows,
+            lh.rows_skipped,
+            sets,
+        );
+        layers.push(LayerState {
+            layer: lh.layer,
+            accumulator,
+        });
+    }
+    if !cur.bytes.is_empty() {
+        return Err(format!(
+            "{file}: state file has {} unexpected trailing bytes",
+            cur.bytes.len()
+        ));
+    }
+    Ok(Analysis {
+        settings: header.settings,
+        input: header.input,
+        specs,
+        layers,
+    })
+}

@@ -1,0 +1,185 @@
+//! `infoplane analyze --format reference` against the reference package's own numbers.
+//!
+//! The fixtures in tests/fixtures/golden were written by tests/reference/make_golden.py, which runs
+//! `soft-entropy` 0.1.5 (numpy backend) on each dump the way its `llm.py` does, for every
+//! calibration mode and several batch splits. Nothing here compares against infoplane's own output.
+
+mod common;
+
+use common::{fixture, infoplane, stderr, stdout_json};
+use serde_json::Value;
+
+const TOLERANCE: f64 = 1e-6;
+
+fn cases() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(fixture("golden"))
+        .unwrap()
+        .filter_map(|e| {
+            let p = e.unwrap().path();
+            (p.extension()? == "json")
+                .then(|| p.file_stem().unwrap().to_string_lossy().into_owned())
+        })
+        .collect();
+    names.sort();
+    assert!(names.len() >= 8, "golden fixtures are missing");
+    names
+}
+
+fn close(ours: &Value, theirs: &Value, what: &str) -> f64 {
+    match (ours.as_f64(), theirs.as_f64()) {
+        (Some(a), Some(b)) => {
+            let diff = (a - b).abs();
+            assert!(
+                diff <= TOLERANCE,
+                "{what}: infoplane {a} vs reference {b} (diff {diff:e})"
+            );
+            diff
+        }
+        (None, None) => 0.0,
+        _ => panic!("{what}: infoplane {ours} vs reference {theirs}"),
+    }
+}
+
+fn mode_args(mode: &str, fixed: f64) -> Vec<String> {
+    match mode {
+        "fixed" => vec!["--eps".into(), fixed.to_string()],
+        m => vec!["--calibration".into(), m.into()],
+    }
+}
+
+#[test]
+fn reference_shape_matches_the_reference_package_for_every_case_and_mode() {
+    let mut compared = 0usize;
+    let mut worst = 0.0f64;
+    for case in cases() {
+        let spec: Value = serde_json::from_str(
+            &std::fs::read_to_string(fixture(&format!("golden/{case}.json"))).unwrap(),
+        )
+        .unwrap();
+        let npz = fixture(&format!("golden/{case}.npz"));
+        let orders: Vec<String> = spec["orders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o.to_string())
+            .collect();
+        for (mode, expected) in spec["modes"].as_object().unwrap() {
+            let mut args: Vec<String> = vec![
+                "analyze".into(),
+                npz.to_string_lossy().into(),
+                "--format".into(),
+                "reference".into(),
+                "--bins".into(),
+                spec["n_bins"].to_string(),
+                "--seed".into(),
+                spec["seed"].to_string(),
+                "--orders".into(),
+                orders.join(","),
+            ];
+            args.extend(mode_args(mode, spec["fixed_eps"].as_f64().unwrap()));
+            let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+            let out = infoplane(&argv);
+            if let Some(err) = expected.get("error") {
+                // Only find-eps refuses in our implementation; exact works where scipy underflows.
+                if mode == "find-eps" {
+                    assert!(
+                        !out.status.success(),
+                        "{case}/{mode}: reference raised {err}, we did not"
+                    );
+                    let msg = stderr(&out);
+                    assert!(
+                        msg.contains("exact"),
+                        "{case}: error should point to exact mode: {msg}"
+                    );
+                    assert_eq!(msg.trim().lines().count(), 1, "one-line error: {msg}");
+                } else {
+                    assert!(out.status.success(), "{case}/{mode}: {}", stderr(&out));
+                }
+                continue;
+            }
+            let ours = stdout_json(&out);
+            for (split, theirs) in expected["accumulator"].as_object().unwrap() {
+                let their_layers = theirs["per_layer"].as_array().unwrap();
+                let our_layers = ours["per_layer"].as_array().unwrap();
+                assert_eq!(
+                    our_layers.len(),
+                    their_layers.len(),
+                    "{case}/{mode}: layer count"
+                );
+                for (l, (o, t)) in our_layers.iter().zip(their_layers).enumerate() {
+                    let t = t.as_object().unwrap();
+                    assert_eq!(
+                        o.as_object().unwrap().keys().collect::<Vec<_>>(),
+                        t.keys().collect::<Vec<_>>(),
+                        "{case}/{mode}: keys of layer {l}"
+                    );
+                    for (k, v) in t {
+                        worst = worst.max(close(
+                            &o[k],
+                            v,
+                            &format!("{case}/{mode}/batch {split}/layer {l}/{k}"),
+                        ));
+                        compared += 1;
+                    }
+                }
+                for (k, v) in theirs["mean"].as_object().unwrap() {
+                    worst = worst.max(close(
+                        &ours["mean"][k],
+                        v,
+                        &format!("{case}/{mode}/batch {split}/mean/{k}"),
+                    ));
+                    compared += 1;
+                }
+            }
+            if let Some(functions) = expected.get("functions") {
+                for (l, t) in functions.as_array().unwrap().iter().enumerate() {
+                    for (k, v) in t.as_object().unwrap() {
+                        let o = &ours["per_layer"][l][k];
+                        worst = worst.max(close(
+                            o,
+                            v,
+                            &format!("{case}/{mode}/functions/layer {l}/{k}"),
+                        ));
+                        compared += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert!(compared > 1000, "only {compared} values compared");
+    eprintln!("compared {compared} reference values, largest difference {worst:e}");
+}
+
+#[test]
+fn temperature_used_is_the_reference_temperature() {
+    for case in cases() {
+        let spec: Value = serde_json::from_str(
+            &std::fs::read_to_string(fixture(&format!("golden/{case}.json"))).unwrap(),
+        )
+        .unwrap();
+        let npz = fixture(&format!("golden/{case}.npz"));
+        for (mode, expected) in spec["modes"].as_object().unwrap() {
+            let Some(eps) = expected.get("temperature").and_then(Value::as_f64) else {
+                continue;
+            };
+            let mut args: Vec<String> = vec![
+                "analyze".into(),
+                npz.to_string_lossy().into(),
+                "--bins".into(),
+                spec["n_bins"].to_string(),
+                "--orders".into(),
+                "1".into(),
+                "--layers".into(),
+                "0".into(),
+            ];
+            args.extend(mode_args(mode, spec["fixed_eps"].as_f64().unwrap()));
+            let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+            let report = stdout_json(&infoplane(&argv));
+            let ours = report["settings"]["temperature"].as_f64().unwrap();
+            assert!(
+                ((ours - eps) / eps).abs() < 1e-9,
+                "{case}/{mode}: temperature {ours} vs reference {eps}"
+            );
+        }
+    }
+}
