@@ -2,14 +2,14 @@
 //! tests all go through here, so the same file and settings give the same numbers everywhere.
 //! An [`Analysis`] is also the mergeable state that shards computed apart combine into.
 
-use std::io::{Read, Seek};
 use std::ops::Range;
 
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
 use crate::estimator::{EstimatorConfig, EstimatorError, LabelKey, SoftEntropyAccumulator};
-use crate::formats::npz::NpzDump;
+use crate::formats::layout::{self, LayoutOverrides};
+use crate::formats::tensor::{StreamError, TensorFile};
 use crate::formats::FormatError;
 use crate::labels::{self, LabelError, LabelSetSpec};
 
@@ -46,12 +46,15 @@ pub enum AnalysisError {
     Settings(String),
 }
 
-/// Counts describing what entered an analysis.
+/// Counts describing what entered an analysis. For plain rows without token ids, `sequences` and
+/// `tokens` are 0 and `positions` counts the rows.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct InputSummary {
-    /// Input files (several after a merge).
+    /// Input files (several for a multi-file dataset or after a merge).
     pub files: Vec<String>,
-    /// Hidden-state tensors in the file (index 0 = embedding output).
+    /// What was detected in them.
+    pub layout: String,
+    /// Layers the data holds (0 = embedding output).
     pub layers_in_file: usize,
     pub d: usize,
     pub sequences: usize,
@@ -62,11 +65,68 @@ pub struct InputSummary {
     pub sequences_without_positions: usize,
 }
 
-/// One layer's accumulator.
+/// The numbers read off one layer's counts, for one label set.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SetSummary {
+    /// I(X;Z), efficiency.
+    pub mutual_information: f64,
+    /// H(Z|X) = Σ (N_x/N) H(Z|X=x).
+    pub conditional_entropy: f64,
+    pub distinct_labels: usize,
+}
+
+/// The numbers read off one layer's counts: all a report needs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LayerSummary {
+    pub rows: u64,
+    pub rows_skipped: u64,
+    pub temperature: f64,
+    /// H(Z), efficiency.
+    pub entropy: f64,
+    /// One per label set, in the analysis' label-set order.
+    pub sets: Vec<SetSummary>,
+}
+
+impl LayerSummary {
+    pub fn of(acc: &SoftEntropyAccumulator) -> Self {
+        let entropy = acc.entropy();
+        let sets = (0..acc.label_sets().len())
+            .map(|s| {
+                let conditional_entropy = acc.conditional_entropy(s);
+                SetSummary {
+                    mutual_information: entropy - conditional_entropy,
+                    conditional_entropy,
+                    distinct_labels: acc.label_sets()[s].keys().len(),
+                }
+            })
+            .collect();
+        Self {
+            rows: acc.rows(),
+            rows_skipped: acc.rows_skipped(),
+            temperature: acc.temperature(),
+            entropy,
+            sets,
+        }
+    }
+}
+
+/// One analysed layer: its numbers, and its counts when they are kept for saving or merging.
+/// Dropping the counts after each layer bounds memory by one layer's label histograms.
 #[derive(Clone, Debug)]
 pub struct LayerState {
     pub layer: usize,
-    pub accumulator: SoftEntropyAccumulator,
+    pub summary: LayerSummary,
+    pub accumulator: Option<SoftEntropyAccumulator>,
+}
+
+impl LayerState {
+    fn new(layer: usize, accumulator: SoftEntropyAccumulator, keep_counts: bool) -> Self {
+        Self {
+            layer,
+            summary: LayerSummary::of(&accumulator),
+            accumulator: keep_counts.then_some(accumulator),
+        }
+    }
 }
 
 /// The state of an analysis: settings, what went in, and the soft counts of every analysed layer.
@@ -108,109 +168,169 @@ pub fn parse_layers(text: &str) -> Result<Vec<usize>, String> {
     Ok(out)
 }
 
-/// Analyses a canonical `.npz` dump (see `formats::npz`).
-pub fn analyze_npz<R: Read + Seek>(
-    file: &str,
-    reader: R,
-    settings: &AnalysisSettings,
-) -> Result<Analysis, AnalysisError> {
-    let mut dump = NpzDump::open(file, reader)?;
-    let layout = dump.layout.clone();
+/// A rejection from the accumulator, carried through the reader's sink.
+#[derive(Debug)]
+struct Stop(EstimatorError);
+impl std::fmt::Display for Stop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+impl std::error::Error for Stop {}
 
-    let layers = match &settings.layers {
-        None => (0..layout.layers).collect::<Vec<_>>(),
-        Some(l) => {
-            if let Some(bad) = l.iter().find(|&&i| i >= layout.layers) {
+/// Analyses a dataset made of `files` (see `formats::layout` for what is recognised).
+/// `label_files[i]` marks files whose columns are all label sets (TSV metadata). With
+/// `keep_counts` the result keeps every layer's soft counts, so it can be saved and merged;
+/// without, each layer's counts are dropped once its numbers are read off.
+pub fn analyze(
+    files: &mut [Box<dyn TensorFile>],
+    label_files: &[bool],
+    overrides: &LayoutOverrides,
+    settings: &AnalysisSettings,
+    keep_counts: bool,
+) -> Result<Analysis, AnalysisError> {
+    let layout = layout::detect(files, label_files, overrides)?;
+    let names: Vec<String> = files.iter().map(|f| f.file_name().to_owned()).collect();
+    let source = names.join(" + ");
+    let available: Vec<usize> = layout.layers.iter().map(|l| l.layer).collect();
+    let layers: Vec<usize> = match &settings.layers {
+        None => available.clone(),
+        Some(wanted) => {
+            if let Some(bad) = wanted.iter().find(|l| !available.contains(l)) {
                 return Err(AnalysisError::Settings(format!(
-                    "{file}: layer {bad} requested, but the dump has layers 0 to {}",
-                    layout.layers - 1
+                    "{source}: layer {bad} requested, but the data has layers {}",
+                    describe_layers(&available)
                 )));
             }
-            l.clone()
+            wanted.clone()
         }
     };
-    let sequences: &[Range<usize>] = match &settings.sequences {
-        None => &layout.sequences,
-        Some(r) => layout.sequences.get(r.clone()).ok_or_else(|| {
-            AnalysisError::Settings(format!(
-                "{file}: sequences {}..{} requested, but the dump has {}",
-                r.start,
-                r.end,
-                layout.sequences.len()
-            ))
-        })?,
+
+    // Positions (rows within a layer), their label sets, and the summary of what went in.
+    let (orders, mut specs, rows, mut label_columns, summary) = match &layout.text {
+        Some(text) => {
+            let sequences: &[Range<usize>] = match &settings.sequences {
+                None => &text.sequences,
+                Some(r) => text.sequences.get(r.clone()).ok_or_else(|| {
+                    AnalysisError::Settings(format!(
+                        "{source}: sequences {}..{} requested, but the data has {}",
+                        r.start,
+                        r.end,
+                        text.sequences.len()
+                    ))
+                })?,
+            };
+            let plan = labels::plan(&text.tokens, sequences, &settings.orders)?;
+            let rows: Vec<usize> = plan.positions.iter().map(|&p| text.token_rows[p]).collect();
+            let summary = (
+                sequences.len(),
+                sequences.iter().map(|s| s.len()).sum::<usize>(),
+                plan.sequences_without_positions,
+            );
+            (plan.orders, plan.specs, rows, plan.labels, summary)
+        }
+        None => {
+            if settings.sequences.is_some() {
+                return Err(AnalysisError::Settings(format!(
+                    "{source}: --sequences needs token ids, and the data has none"
+                )));
+            }
+            let rows: Vec<usize> = (0..layout.rows_per_layer).collect();
+            (Vec::new(), Vec::new(), rows, Vec::new(), (0, 0, 0))
+        }
     };
-    let plan = labels::plan(&layout.tokens, sequences, &settings.orders)?;
-    let names: Vec<&str> = plan.specs.iter().map(|s| s.name.as_str()).collect();
-    let prototype = SoftEntropyAccumulator::new(settings.estimator, layout.d, &names)?;
-    let mut states: Vec<LayerState> = layers
-        .iter()
-        .map(|&layer| LayerState {
-            layer,
-            accumulator: prototype.clone(),
-        })
-        .collect();
-    let mut wanted = vec![false; layout.layers];
-    for &l in &layers {
-        wanted[l] = true;
+    for extra in &layout.extra_labels {
+        specs.push(LabelSetSpec::named(&extra.name));
+        label_columns.push(rows.iter().map(|&r| extra.keys[r]).collect());
     }
-    // Rows of the analysed positions, ascending because sequences are stored in order.
-    let rows: Vec<usize> = plan
-        .positions
-        .iter()
-        .map(|&p| layout.token_rows[p])
-        .collect();
+
+    let spec_names: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
+    let prototype = SoftEntropyAccumulator::new(settings.estimator, layout.d, &spec_names)?;
+    let mut states = Vec::with_capacity(layers.len());
     let d = layout.d;
-    let mut cursor = 0usize;
-    let mut current_layer = usize::MAX;
-    let mut gathered: Vec<f64> = Vec::new();
-    dump.stream_layers::<AnalysisError>(&wanted, CHUNK_ROWS, |layer, first, chunk| {
-        if layer != current_layer {
-            current_layer = layer;
-            cursor = 0;
+    if let (Some(&lo), Some(&hi)) = (rows.first(), rows.last()) {
+        for &layer in &layers {
+            let src = layout
+                .layers
+                .iter()
+                .find(|s| s.layer == layer)
+                .expect("layers were checked against the layout");
+            let mut acc = prototype.clone();
+            let mut row = lo;
+            let mut cursor = 0usize;
+            let mut pending: Vec<f64> = Vec::with_capacity(CHUNK_ROWS * d);
+            let mut gathered: Vec<f64> = Vec::new();
+            let mut sink = |chunk: &[f64]| -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+                pending.extend_from_slice(chunk);
+                let whole = pending.len() / d;
+                let end_row = row + whole;
+                let start = cursor;
+                while cursor < rows.len() && rows[cursor] < end_row {
+                    cursor += 1;
+                }
+                if cursor > start {
+                    gathered.clear();
+                    for &r in &rows[start..cursor] {
+                        gathered.extend_from_slice(&pending[(r - row) * d..(r - row + 1) * d]);
+                    }
+                    let view = ArrayView2::from_shape((cursor - start, d), &gathered)
+                        .expect("gathered rows have d columns");
+                    let slices: Vec<&[LabelKey]> =
+                        label_columns.iter().map(|l| &l[start..cursor]).collect();
+                    acc.update(view, &slices).map_err(|e| Box::new(Stop(e)))?;
+                }
+                pending.drain(..whole * d);
+                row = end_row;
+                Ok(())
+            };
+            let first = src.first_element + lo * d;
+            let last = src.first_element + (hi + 1) * d;
+            files[src.tensor.file]
+                .read_f64(&src.tensor.name, first..last, CHUNK_ROWS * d, &mut sink)
+                .map_err(|e| match e {
+                    StreamError::Format(f) => AnalysisError::Format(f),
+                    StreamError::Sink(s) => match s.downcast::<Stop>() {
+                        Ok(stop) => AnalysisError::Estimator(stop.0),
+                        Err(other) => AnalysisError::Settings(other.to_string()),
+                    },
+                })?;
+            states.push(LayerState::new(layer, acc, keep_counts));
         }
-        let end_row = first + chunk.len() / d;
-        let start = cursor;
-        while cursor < rows.len() && rows[cursor] < end_row {
-            cursor += 1;
-        }
-        if start == cursor {
-            return Ok(());
-        }
-        gathered.clear();
-        for &r in &rows[start..cursor] {
-            gathered.extend_from_slice(&chunk[(r - first) * d..(r - first + 1) * d]);
-        }
-        let view = ArrayView2::from_shape((cursor - start, d), &gathered)
-            .expect("gathered rows have d columns");
-        let slices: Vec<&[LabelKey]> = plan.labels.iter().map(|l| &l[start..cursor]).collect();
-        let state = states
-            .iter_mut()
-            .find(|s| s.layer == layer)
-            .expect("only wanted layers are streamed");
-        state.accumulator.update(view, &slices)?;
-        Ok(())
-    })?;
+    } else {
+        states.extend(
+            layers
+                .iter()
+                .map(|&layer| LayerState::new(layer, prototype.clone(), keep_counts)),
+        );
+    }
 
     Ok(Analysis {
         settings: AnalysisSettings {
             estimator: settings.estimator,
-            orders: plan.orders.clone(),
+            orders,
             layers: Some(layers),
             sequences: settings.sequences.clone(),
         },
         input: InputSummary {
-            files: vec![file.to_owned()],
-            layers_in_file: layout.layers,
+            files: names,
+            layout: layout.description.clone(),
+            layers_in_file: layout.layers.len(),
             d,
-            sequences: sequences.len(),
-            tokens: sequences.iter().map(|s| s.len()).sum(),
-            positions: plan.positions.len(),
-            sequences_without_positions: plan.sequences_without_positions,
+            sequences: summary.0,
+            tokens: summary.1,
+            positions: rows.len(),
+            sequences_without_positions: summary.2,
         },
-        specs: plan.specs,
+        specs,
         layers: states,
     })
+}
+
+fn describe_layers(layers: &[usize]) -> String {
+    match (layers.first(), layers.last()) {
+        (Some(a), Some(b)) if b - a + 1 == layers.len() => format!("{a} to {b}"),
+        _ => format!("{layers:?}"),
+    }
 }
 
 impl Analysis {
@@ -228,7 +348,7 @@ impl Analysis {
             return refuse("estimator settings (bins, seed, calibration)");
         }
         if self.settings.orders != other.settings.orders || self.specs != other.specs {
-            return refuse("n-gram orders");
+            return refuse("label sets (n-gram orders or named labels)");
         }
         if self.settings.layers != other.settings.layers
             || self.input.layers_in_file != other.input.layers_in_file
@@ -239,7 +359,14 @@ impl Analysis {
             return refuse("widths d");
         }
         for (a, b) in self.layers.iter_mut().zip(&other.layers) {
-            a.accumulator.merge(&b.accumulator)?;
+            let (Some(mine), Some(theirs)) = (a.accumulator.as_mut(), b.accumulator.as_ref())
+            else {
+                return Err(AnalysisError::Settings(
+                    "cannot merge an analysis whose counts were not kept".into(),
+                ));
+            };
+            mine.merge(theirs)?;
+            a.summary = LayerSummary::of(mine);
         }
         let i = &mut self.input;
         i.files.extend(other.input.files.iter().cloned());
@@ -255,7 +382,7 @@ impl Analysis {
 
     /// The temperature ε all layers use (they share d, bins and calibration).
     pub fn temperature(&self) -> Option<f64> {
-        self.layers.first().map(|l| l.accumulator.temperature())
+        self.layers.first().map(|l| l.summary.temperature)
     }
 }
 

@@ -21,7 +21,8 @@ pub fn order_name(order: usize) -> &'static str {
 }
 
 /// Which side of the position a label describes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Direction {
     /// The k-gram ending at the position: what produced the representation (complexity, I(X;Z)).
     Input,
@@ -38,12 +39,24 @@ impl Direction {
     }
 }
 
-/// One label set: its order, direction and reference-style name (`input_bigram`, ...).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One label set: an n-gram set with its order and direction and reference-style name
+/// (`input_bigram`, ...), or a named label set from the data (`order` 0, no direction).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LabelSetSpec {
     pub order: usize,
-    pub direction: Direction,
+    pub direction: Option<Direction>,
     pub name: String,
+}
+
+impl LabelSetSpec {
+    /// A label set read from the data (preference, part of speech, class...).
+    pub fn named(name: &str) -> Self {
+        Self {
+            order: 0,
+            direction: None,
+            name: name.to_owned(),
+        }
+    }
 }
 
 /// The positions to analyse and the labels of each, for a whole token stream.
@@ -98,7 +111,7 @@ pub fn label_set_specs(orders: &[usize]) -> Vec<LabelSetSpec> {
         .flat_map(|&order| {
             [Direction::Input, Direction::Output].map(|direction| LabelSetSpec {
                 order,
-                direction,
+                direction: Some(direction),
                 name: format!("{}_{}", direction.as_str(), order_name(order)),
             })
         })
@@ -146,8 +159,8 @@ pub fn plan(
             for (spec, out) in specs.iter().zip(labels.iter_mut()) {
                 let k = spec.order;
                 let gram = match spec.direction {
-                    Direction::Input => &ids[i + 1 - k..=i],
-                    Direction::Output => &ids[i + 1..=i + k],
+                    Some(Direction::Input) => &ids[i + 1 - k..=i],
+                    _ => &ids[i + 1..=i + k],
                 };
                 out.push(pack(gram));
             }

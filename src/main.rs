@@ -11,6 +11,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use infoplane::analysis::{self, Analysis, AnalysisSettings};
 use infoplane::estimator::{calibration, Calibration, EstimatorConfig};
+use infoplane::formats::layout::{self, LayoutOverrides};
+use infoplane::formats::open::{self, Opened};
+use infoplane::formats::tensor::TensorFile;
 use infoplane::report::{self, Report};
 use infoplane::state;
 
@@ -27,8 +30,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Analyse an activation dump (.npz) and print the statistics as JSON.
+    /// Analyse activation dumps and print the statistics as JSON.
     Analyze(AnalyzeArgs),
+    /// List the tensors of files and say what `analyze` would use.
+    Inspect(InspectArgs),
     /// Combine saved states (from `analyze --save-state`) and print the statistics of the whole.
     Merge(MergeArgs),
     /// Print the temperature ε a calibration mode gives for d dimensions and m bins.
@@ -73,10 +78,56 @@ enum Format {
     Reference,
 }
 
+/// Which tensors to use, where detection by name and shape needs help.
+#[derive(Args)]
+struct LayoutArgs {
+    /// Name of the hidden-state tensor (stacked) or the prefix of per-layer tensors.
+    #[arg(long)]
+    hidden: Option<String>,
+    /// Name of the token-id tensor; `none` analyses plain rows without n-gram labels.
+    #[arg(long)]
+    ids: Option<String>,
+    /// A tensor to use as an extra label set (repeatable); `labels.*`, `labels/*`, `labels` and
+    /// `y` are used without asking.
+    #[arg(long = "label")]
+    labels: Vec<String>,
+    /// Read the (non-TSV) files as raw little-endian float32 of this shape, e.g. 1000,768.
+    #[arg(long, value_delimiter = ',')]
+    raw_shape: Option<Vec<usize>>,
+}
+
+impl LayoutArgs {
+    fn overrides(&self) -> LayoutOverrides {
+        LayoutOverrides {
+            hidden: self.hidden.clone(),
+            ids: self.ids.as_deref().map(|i| {
+                if i == "none" {
+                    String::new()
+                } else {
+                    i.to_owned()
+                }
+            }),
+            labels: self.labels.clone(),
+        }
+    }
+}
+
+#[derive(Args)]
+struct InspectArgs {
+    /// Files forming one dataset.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    #[command(flatten)]
+    layout: LayoutArgs,
+}
+
 #[derive(Args)]
 struct AnalyzeArgs {
-    /// The dump: hidden_states, input_ids, and seq_lens or attention_mask.
-    file: PathBuf,
+    /// Files forming one dataset (e.g. one .npz, or per-layer .npy files plus input_ids.npy).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    #[command(flatten)]
+    layout: LayoutArgs,
     #[command(flatten)]
     estimator: EstimatorArgs,
     /// n-gram orders (1 to 4), comma-separated.
@@ -143,8 +194,84 @@ fn print(analysis: &Analysis, format: Format) -> Result<(), String> {
 }
 
 fn save(path: &PathBuf, analysis: &Analysis) -> Result<(), String> {
-    std::fs::write(path, state::to_bytes(analysis))
+    std::fs::write(path, state::to_bytes(analysis)?)
         .map_err(|e| format!("{}: cannot write state ({e})", path.display()))
+}
+
+/// Opened files, and for each whether it holds only label columns.
+type Dataset = (Vec<Box<dyn TensorFile>>, Vec<bool>);
+
+/// Opens every path with the reader its contents call for.
+fn open_all(paths: &[PathBuf], raw_shape: Option<&[usize]>) -> Result<Dataset, String> {
+    let mut files = Vec::with_capacity(paths.len());
+    let mut labels_only = Vec::with_capacity(paths.len());
+    for path in paths {
+        let opened = open_path(path, raw_shape)?;
+        files.push(opened.file);
+        labels_only.push(opened.labels_only);
+    }
+    Ok((files, labels_only))
+}
+
+fn open_path(path: &PathBuf, raw_shape: Option<&[usize]>) -> Result<Opened, String> {
+    let name = path.display().to_string();
+    let file = File::open(path).map_err(|e| format!("{name}: cannot open ({e})"))?;
+    let len = file
+        .metadata()
+        .map_err(|e| format!("{name}: cannot open ({e})"))?
+        .len();
+    // Only files that are not TSV can be raw float32 (labels travel in metadata.tsv beside them).
+    let raw = raw_shape.filter(|_| !name.ends_with(".tsv"));
+    open::open(&name, BufReader::new(file), len, raw).map_err(|e| e.to_string())
+}
+
+fn inspect(args: &InspectArgs) -> Result<(), String> {
+    let mut files = Vec::new();
+    let mut labels_only = Vec::new();
+    let mut out = std::io::stdout().lock();
+    let w =
+        |out: &mut std::io::StdoutLock, s: String| writeln!(out, "{s}").map_err(|e| e.to_string());
+    for path in &args.files {
+        let opened = open_path(path, args.layout.raw_shape.as_deref())?;
+        w(
+            &mut out,
+            format!("{} ({})", opened.file.file_name(), opened.format.name()),
+        )?;
+        for t in opened.file.tensors() {
+            let bytes = t.len().saturating_mul(t.dtype.size());
+            w(
+                &mut out,
+                format!(
+                    "  {:<32} {:<9} {:?}  {bytes} bytes",
+                    t.name,
+                    t.dtype.name(),
+                    t.shape
+                ),
+            )?;
+        }
+        for (k, v) in opened.file.metadata() {
+            w(&mut out, format!("  metadata {k} = {v}"))?;
+        }
+        files.push(opened.file);
+        labels_only.push(opened.labels_only);
+    }
+    match layout::detect(&mut files, &labels_only, &args.layout.overrides()) {
+        Ok(l) => {
+            w(&mut out, format!("layout: {}", l.kind.name()))?;
+            w(&mut out, format!("analyze would use: {}", l.description))?;
+            let layers: Vec<String> = l.layers.iter().map(|s| s.layer.to_string()).collect();
+            w(
+                &mut out,
+                format!(
+                    "layers: {} (d = {}, {} rows each)",
+                    layers.join(","),
+                    l.d,
+                    l.rows_per_layer
+                ),
+            )
+        }
+        Err(e) => w(&mut out, format!("layout: not recognised: {e}")),
+    }
 }
 
 fn run(cli: Cli) -> Result<(), String> {
@@ -160,15 +287,21 @@ fn run(cli: Cli) -> Result<(), String> {
                     .transpose()?,
                 sequences: a.sequences.as_deref().map(parse_range).transpose()?,
             };
-            let name = a.file.display().to_string();
-            let file = File::open(&a.file).map_err(|e| format!("{name}: cannot open ({e})"))?;
-            let result = analysis::analyze_npz(&name, BufReader::new(file), &settings)
-                .map_err(|e| e.to_string())?;
+            let (mut files, labels_only) = open_all(&a.files, a.layout.raw_shape.as_deref())?;
+            let result = analysis::analyze(
+                &mut files,
+                &labels_only,
+                &a.layout.overrides(),
+                &settings,
+                a.save_state.is_some(),
+            )
+            .map_err(|e| e.to_string())?;
             if let Some(path) = &a.save_state {
                 save(path, &result)?;
             }
             print(&result, a.format)
         }
+        Command::Inspect(i) => inspect(&i),
         Command::Merge(m) => {
             let mut merged: Option<Analysis> = None;
             for path in &m.states {

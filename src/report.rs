@@ -46,6 +46,8 @@ pub struct LayerReport {
     /// H(Z), efficiency.
     pub entropy: f64,
     pub orders: Vec<OrderReport>,
+    /// Label sets read from the data (preference, part of speech, class...).
+    pub label_sets: Vec<LabelSetReport>,
 }
 
 /// One n-gram order at one layer.
@@ -80,6 +82,14 @@ pub struct MeanReport {
     pub layers: Vec<usize>,
     pub entropy: f64,
     pub orders: Vec<MeanOrderReport>,
+    pub label_sets: Vec<MeanLabelSetReport>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct MeanLabelSetReport {
+    pub name: String,
+    pub mutual_information: f64,
+    pub regularity: f64,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -98,16 +108,16 @@ pub struct MeanOrderReport {
 
 fn layer_report(analysis: &Analysis, i: usize) -> LayerReport {
     let state = &analysis.layers[i];
-    let acc = &state.accumulator;
-    let h = acc.entropy();
+    let summary = &state.summary;
+    let h = summary.entropy;
     let set = |s: usize| {
-        let mi = acc.mutual_information(s);
+        let set = &summary.sets[s];
         LabelSetReport {
             name: analysis.specs[s].name.clone(),
-            mutual_information: mi,
-            conditional_entropy: acc.conditional_entropy(s),
-            regularity: regularity(mi, h),
-            distinct_labels: acc.label_sets()[s].keys().len(),
+            mutual_information: set.mutual_information,
+            conditional_entropy: set.conditional_entropy,
+            regularity: regularity(set.mutual_information, h),
+            distinct_labels: set.distinct_labels,
         }
     };
     let orders = analysis
@@ -119,7 +129,7 @@ fn layer_report(analysis: &Analysis, i: usize) -> LayerReport {
                 analysis
                     .specs
                     .iter()
-                    .position(|s| s.order == order && s.direction == dir)
+                    .position(|s| s.order == order && s.direction == Some(dir))
                     .expect("every order has both label sets")
             };
             let input = set(find(Direction::Input));
@@ -135,12 +145,20 @@ fn layer_report(analysis: &Analysis, i: usize) -> LayerReport {
             }
         })
         .collect();
+    let label_sets = analysis
+        .specs
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.direction.is_none())
+        .map(|(i, _)| set(i))
+        .collect();
     LayerReport {
         layer: state.layer,
-        rows: acc.rows(),
-        rows_skipped: acc.rows_skipped(),
+        rows: summary.rows,
+        rows_skipped: summary.rows_skipped,
         entropy: h,
         orders,
+        label_sets,
     }
 }
 
@@ -185,6 +203,19 @@ impl Report {
                 }
             })
             .collect();
+        let label_sets = analysis
+            .specs
+            .iter()
+            .filter(|s| s.direction.is_none())
+            .enumerate()
+            .map(|(k, spec)| MeanLabelSetReport {
+                name: spec.name.clone(),
+                mutual_information: mean(
+                    averaged.iter().map(|l| l.label_sets[k].mutual_information),
+                ),
+                regularity: mean(averaged.iter().map(|l| l.label_sets[k].regularity)),
+            })
+            .collect();
         Report {
             schema: SCHEMA_VERSION,
             infoplane: env!("CARGO_PKG_VERSION"),
@@ -201,6 +232,7 @@ impl Report {
                 layers: averaged.iter().map(|l| l.layer).collect(),
                 entropy: mean(averaged.iter().map(|l| l.entropy)),
                 orders,
+                label_sets,
             },
             layers,
         }
@@ -215,12 +247,11 @@ pub fn reference_shape(analysis: &Analysis) -> Value {
         .layers
         .iter()
         .map(|state| {
-            let acc = &state.accumulator;
-            let h = acc.entropy();
+            let h = state.summary.entropy;
             let mut m = Map::new();
             m.insert("H(Z)".into(), number(h));
             for (s, spec) in analysis.specs.iter().enumerate() {
-                let mi = acc.mutual_information(s);
+                let mi = state.summary.sets[s].mutual_information;
                 m.insert(format!("I(X;Z)/{}", spec.name), number(mi));
                 m.insert(
                     format!("regularity/{}", spec.name),

@@ -5,13 +5,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::{Analysis, AnalysisSettings, InputSummary, LayerState};
+use crate::analysis::{Analysis, AnalysisSettings, InputSummary, LayerState, LayerSummary};
 use crate::estimator::accumulator::LabelSetCounts;
 use crate::estimator::SoftEntropyAccumulator;
-use crate::labels::{label_set_specs, normalise_orders};
+use crate::labels::LabelSetSpec;
 
 const MAGIC: &[u8; 16] = b"INFOPLANE-STATE\n";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 /// Widest representation a state may claim; far above any model, far below an allocation bomb.
 const MAX_D: usize = 1 << 20;
 
@@ -20,6 +20,7 @@ struct Header {
     version: u32,
     settings: AnalysisSettings,
     input: InputSummary,
+    specs: Vec<LabelSetSpec>,
     layers: Vec<LayerHeader>,
 }
 
@@ -33,26 +34,29 @@ struct LayerHeader {
     label_values: Vec<usize>,
 }
 
-/// Serialises an analysis state.
-pub fn to_bytes(analysis: &Analysis) -> Vec<u8> {
+/// Serialises an analysis state; the analysis must have kept its counts.
+pub fn to_bytes(analysis: &Analysis) -> Result<Vec<u8>, String> {
+    let accumulators = analysis
+        .layers
+        .iter()
+        .map(|l| l.accumulator.as_ref())
+        .collect::<Option<Vec<_>>>()
+        .ok_or("the analysis did not keep its counts, so it has no state to save")?;
     let header = Header {
         version: VERSION,
         settings: analysis.settings.clone(),
         input: analysis.input.clone(),
+        specs: analysis.specs.clone(),
         layers: analysis
             .layers
             .iter()
-            .map(|l| LayerHeader {
+            .zip(&accumulators)
+            .map(|(l, acc)| LayerHeader {
                 layer: l.layer,
-                temperature: l.accumulator.temperature(),
-                rows: l.accumulator.rows(),
-                rows_skipped: l.accumulator.rows_skipped(),
-                label_values: l
-                    .accumulator
-                    .label_sets()
-                    .iter()
-                    .map(|s| s.keys().len())
-                    .collect(),
+                temperature: acc.temperature(),
+                rows: acc.rows(),
+                rows_skipped: acc.rows_skipped(),
+                label_values: acc.label_sets().iter().map(|s| s.keys().len()).collect(),
             })
             .collect(),
     };
@@ -61,8 +65,7 @@ pub fn to_bytes(analysis: &Analysis) -> Vec<u8> {
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&(json.len() as u64).to_le_bytes());
     out.extend_from_slice(&json);
-    for l in &analysis.layers {
-        let acc = &l.accumulator;
+    for acc in &accumulators {
         acc.counts()
             .iter()
             .for_each(|c| out.extend_from_slice(&c.to_le_bytes()));
@@ -78,7 +81,7 @@ pub fn to_bytes(analysis: &Analysis) -> Vec<u8> {
                 .for_each(|c| out.extend_from_slice(&c.to_le_bytes()));
         }
     }
-    out
+    Ok(out)
 }
 
 struct Cursor<'a> {
@@ -128,8 +131,7 @@ pub fn from_bytes(file: &str, bytes: &[u8]) -> Result<Analysis, String> {
             header.version
         ));
     }
-    let orders = normalise_orders(&header.settings.orders).map_err(|e| format!("{file}: {e}"))?;
-    let specs = label_set_specs(&orders);
+    let specs = header.specs;
     let names: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
     let config = header.settings.estimator;
     let d = header.input.d;
@@ -174,7 +176,8 @@ pub fn from_bytes(file: &str, bytes: &[u8]) -> Result<Analysis, String> {
         );
         layers.push(LayerState {
             layer: lh.layer,
-            accumulator,
+            summary: LayerSummary::of(&accumulator),
+            accumulator: Some(accumulator),
         });
     }
     if !cur.bytes.is_empty() {

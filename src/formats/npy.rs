@@ -1,89 +1,77 @@
-//! One `.npy` stream, read defensively: the header is size-checked before it is parsed (npyz parses
-//! the dict and dtype), the shape is checked against the bytes actually present, and data is decoded
-//! in bounded chunks straight from the stream, so a lying header cannot cause a huge allocation.
+//! `.npy` arrays (format versions 1, 2 and 3; C or Fortran order; either byte order), read
+//! defensively: the header is size-checked before it is parsed (npyz parses the dict and dtype),
+//! the shape is checked for overflow and against the bytes present, and data is decoded in bounded
+//! chunks. [`NpyFile`] is one `.npy` file as a [`TensorFile`].
 
-use std::io::{self, Cursor, Read};
+use std::io::{Cursor, Read, Seek, SeekFrom};
+use std::ops::Range;
 
-use npyz::{DType, Endianness, NpyHeader, Order, TypeChar};
+use npyz::{DType as NpyDType, Endianness, NpyHeader, Order, TypeChar};
 
+use super::tensor::{
+    checked_len, decode_f64, decode_i64, ByteOrder, DType, Sink, StreamError, TensorFile,
+    TensorInfo,
+};
 use super::FormatError;
 
 /// numpy refuses headers above 10 000 bytes by default; allow more, but never an allocation sized by
 /// an untrusted length field.
 const MAX_HEADER_BYTES: usize = 1 << 20;
 
-/// Element types the readers decode.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Element {
-    Float {
-        bytes: usize,
-        big_endian: bool,
-    },
-    Int {
-        bytes: usize,
-        signed: bool,
-        big_endian: bool,
-    },
-    Bool,
-}
+/// Fortran-ordered arrays are transposed in memory; beyond this size they are refused instead.
+pub const MAX_FORTRAN_BYTES: usize = 1 << 30;
 
-impl Element {
-    pub fn size(self) -> usize {
-        match self {
-            Element::Float { bytes, .. } | Element::Int { bytes, .. } => bytes,
-            Element::Bool => 1,
-        }
-    }
-    /// numpy's name for the type, for messages and reports.
-    pub fn name(self) -> String {
-        match self {
-            Element::Float { bytes, .. } => format!("float{}", bytes * 8),
-            Element::Int { bytes, signed, .. } => {
-                format!("{}int{}", if signed { "" } else { "u" }, bytes * 8)
-            }
-            Element::Bool => "bool".into(),
-        }
-    }
-}
-
-/// A parsed header with the stream positioned at the first data byte.
-pub struct NpyStream<R> {
+/// What an `.npy` header says, checked against the bytes present.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Header {
     pub shape: Vec<usize>,
-    pub element: Element,
-    pub len: usize,
-    reader: R,
-    file: String,
-    tensor: String,
+    pub dtype: DType,
+    pub byte_order: ByteOrder,
+    /// Stored in Fortran (column-major) order.
+    pub fortran: bool,
+    /// Bytes before the first data byte.
+    pub data_offset: u64,
 }
 
-/// Reads and checks the header of a `.npy` stream. `available` is the number of bytes the stream
-/// holds in all (the member's size), used to refuse shapes larger than the data.
-pub fn open<R: Read>(
+impl Header {
+    pub fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Reads and checks the header of a `.npy` stream, leaving `reader` at the first data byte.
+/// `available` is the number of bytes the stream holds in all.
+pub fn read_header<R: Read>(
     file: &str,
     tensor: &str,
-    mut reader: R,
+    reader: &mut R,
     available: u64,
-) -> Result<NpyStream<R>, FormatError> {
+) -> Result<Header, FormatError> {
     let err = |m: String| FormatError::new(file, Some(tensor), m);
     let mut preamble = [0u8; 8];
-    read_exact(&mut reader, &mut preamble)
+    reader
+        .read_exact(&mut preamble)
         .map_err(|_| err("not a .npy array (too short for the header)".into()))?;
     if &preamble[..6] != b"\x93NUMPY" {
         return Err(err("not a .npy array (bad magic bytes)".into()));
     }
-    let (len_bytes, header_len) = match preamble[6] {
-        1 => {
-            let mut b = [0u8; 2];
-            read_exact(&mut reader, &mut b).map_err(|_| err("truncated .npy header".into()))?;
-            (b.to_vec(), u16::from_le_bytes(b) as usize)
-        }
-        2 | 3 => {
-            let mut b = [0u8; 4];
-            read_exact(&mut reader, &mut b).map_err(|_| err("truncated .npy header".into()))?;
-            (b.to_vec(), u32::from_le_bytes(b) as usize)
-        }
-        v => return Err(err(format!("unsupported .npy format version {v}"))),
-    };
+    let mut len_bytes = vec![0u8; if preamble[6] == 1 { 2 } else { 4 }];
+    if !matches!(preamble[6], 1..=3) {
+        return Err(err(format!(
+            "unsupported .npy format version {}",
+            preamble[6]
+        )));
+    }
+    reader
+        .read_exact(&mut len_bytes)
+        .map_err(|_| err("truncated .npy header".into()))?;
+    let header_len = len_bytes
+        .iter()
+        .rev()
+        .fold(0usize, |a, &b| (a << 8) | usize::from(b));
     let prefix = 8 + len_bytes.len();
     if header_len > MAX_HEADER_BYTES || (prefix + header_len) as u64 > available {
         return Err(err(format!(
@@ -94,68 +82,67 @@ pub fn open<R: Read>(
     head.extend_from_slice(&preamble);
     head.extend_from_slice(&len_bytes);
     head.resize(prefix + header_len, 0);
-    read_exact(&mut reader, &mut head[prefix..])
+    reader
+        .read_exact(&mut head[prefix..])
         .map_err(|_| err("truncated .npy header".into()))?;
     let text = String::from_utf8_lossy(&head[prefix..]).into_owned();
     let shape = parse_shape(&text).map_err(err)?;
-    let len = shape
-        .iter()
-        .try_fold(1usize, |a, &b| a.checked_mul(b))
-        .ok_or_else(|| err(format!("shape {shape:?} overflows")))?;
+    let len = checked_len(&shape).ok_or_else(|| err(format!("shape {shape:?} overflows")))?;
 
+    // Version 1 and 2 headers are latin-1, version 3 utf-8; npyz handles both once the length
+    // is known to be sane.
     let header = NpyHeader::from_reader(Cursor::new(&head))
         .map_err(|e| err(format!("unreadable .npy header ({e})")))?;
-    if header.order() == Order::Fortran && shape.len() > 1 {
-        return Err(err(
-            "is stored in Fortran order; save it with np.ascontiguousarray".into(),
-        ));
-    }
-    let element = match header.dtype() {
-        DType::Plain(ts) => {
-            let big_endian = ts.endianness() == Endianness::Big;
-            let bytes = ts.size_field() as usize;
-            match (ts.type_char(), bytes) {
-                (TypeChar::Float, 2 | 4 | 8) => Element::Float { bytes, big_endian },
-                (TypeChar::Int, 1 | 2 | 4 | 8) => Element::Int {
-                    bytes,
-                    signed: true,
-                    big_endian,
-                },
-                (TypeChar::Uint, 1 | 2 | 4 | 8) => Element::Int {
-                    bytes,
-                    signed: false,
-                    big_endian,
-                },
-                (TypeChar::Bool, 1) => Element::Bool,
+    let (dtype, byte_order) = match header.dtype() {
+        NpyDType::Plain(ts) => {
+            let order = if ts.endianness() == Endianness::Big {
+                ByteOrder::Big
+            } else {
+                ByteOrder::Little
+            };
+            let dtype = match (ts.type_char(), ts.size_field()) {
+                (TypeChar::Float, 2) => DType::F16,
+                (TypeChar::Float, 4) => DType::F32,
+                (TypeChar::Float, 8) => DType::F64,
+                (TypeChar::Int, 1) => DType::I8,
+                (TypeChar::Int, 2) => DType::I16,
+                (TypeChar::Int, 4) => DType::I32,
+                (TypeChar::Int, 8) => DType::I64,
+                (TypeChar::Uint, 1) => DType::U8,
+                (TypeChar::Uint, 2) => DType::U16,
+                (TypeChar::Uint, 4) => DType::U32,
+                (TypeChar::Uint, 8) => DType::U64,
+                (TypeChar::Bool, 1) => DType::Bool,
                 (TypeChar::Object, _) => {
                     return Err(err(format!(
                         "holds Python objects (dtype '{ts}'), which only unpickling could read; pickles are never executed"
                     )))
                 }
                 _ => return Err(err(format!("unsupported dtype '{ts}'"))),
-            }
+            };
+            (dtype, order)
         }
         other => {
             return Err(err(format!(
-                "unsupported dtype {} (object arrays and records are not read; pickles are never executed)",
+                "unsupported dtype {} (records and sub-arrays are not read)",
                 other.descr()
             )))
         }
     };
-    let data_bytes = (len as u64).saturating_mul(element.size() as u64);
-    if data_bytes > available - (prefix + header_len) as u64 {
+    let data_offset = (prefix + header_len) as u64;
+    let data_bytes = (len as u64).saturating_mul(dtype.size() as u64);
+    if data_bytes > available - data_offset {
         return Err(err(format!(
             "shape {shape:?} needs {data_bytes} bytes of data but the file holds {}",
-            available - (prefix + header_len) as u64
+            available - data_offset
         )));
     }
-    Ok(NpyStream {
+    Ok(Header {
+        fortran: header.order() == Order::Fortran && shape.len() > 1,
         shape,
-        element,
-        len,
-        reader,
-        file: file.to_owned(),
-        tensor: tensor.to_owned(),
+        dtype,
+        byte_order,
+        data_offset,
     })
 }
 
@@ -183,104 +170,274 @@ fn parse_shape(text: &str) -> Result<Vec<usize>, String> {
         .collect()
 }
 
-fn read_exact<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<()> {
-    r.read_exact(buf)
+/// Streams `count` elements from `reader` (positioned at the first of them) to `sink` as f64, in
+/// chunks of `chunk` elements (the last may be shorter).
+pub fn stream_f64<R: Read>(
+    reader: &mut R,
+    header: &Header,
+    count: usize,
+    chunk: usize,
+    sink: &mut Sink<'_>,
+    err: &dyn Fn(String) -> FormatError,
+) -> Result<(), StreamError> {
+    if !header.dtype.is_float() {
+        return Err(err(format!(
+            "holds {}, expected floating-point values",
+            header.dtype.name()
+        ))
+        .into());
+    }
+    let size = header.dtype.size();
+    let chunk = chunk.max(1);
+    let mut raw = vec![0u8; chunk.min(count) * size];
+    let mut out = vec![0.0; chunk.min(count)];
+    let mut left = count;
+    while left > 0 {
+        let n = chunk.min(left);
+        reader
+            .read_exact(&mut raw[..n * size])
+            .map_err(|e| err(format!("data is truncated or unreadable ({e})")))?;
+        decode_f64(
+            header.dtype,
+            header.byte_order,
+            &raw[..n * size],
+            &mut out[..n],
+        );
+        sink(&out[..n]).map_err(StreamError::Sink)?;
+        left -= n;
+    }
+    Ok(())
 }
 
-impl<R: Read> NpyStream<R> {
-    fn error(&self, m: impl Into<String>) -> FormatError {
-        FormatError::new(&self.file, Some(&self.tensor), m)
+/// Reads all elements of an integer or bool array, in C order.
+pub fn read_all_i64<R: Read>(
+    reader: &mut R,
+    header: &Header,
+    err: &dyn Fn(String) -> FormatError,
+) -> Result<Vec<i64>, FormatError> {
+    if header.dtype.is_float() {
+        return Err(err(format!(
+            "holds {}, expected integers",
+            header.dtype.name()
+        )));
     }
+    let size = header.dtype.size();
+    // The length was checked against the bytes present, so this allocation is bounded by the file.
+    let mut raw = vec![0u8; header.len() * size];
+    reader
+        .read_exact(&mut raw)
+        .map_err(|e| err(format!("data is truncated or unreadable ({e})")))?;
+    let values = raw
+        .chunks_exact(size)
+        .map(|c| {
+            decode_i64(header.dtype, header.byte_order, c)
+                .ok_or_else(|| err("holds an integer beyond the int64 range".into()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(if header.fortran {
+        fortran_to_c(&values, &header.shape)
+    } else {
+        values
+    })
+}
 
-    /// Reads the next `out.len()` elements as f64. Only float arrays are accepted.
-    pub fn read_f64(&mut self, out: &mut [f64], scratch: &mut Vec<u8>) -> Result<(), FormatError> {
-        let Element::Float { bytes, big_endian } = self.element else {
-            return Err(self.error(format!(
-                "holds {}, expected floating-point values",
-                self.element.name()
-            )));
-        };
-        scratch.resize(out.len() * bytes, 0);
-        self.reader
-            .read_exact(scratch)
-            .map_err(|e| self.error(format!("data is truncated or unreadable ({e})")))?;
-        for (o, c) in out.iter_mut().zip(scratch.chunks_exact(bytes)) {
-            *o = decode_float(c, big_endian);
-        }
+/// Reads a whole Fortran-ordered float array and returns it in C order (bounded by
+/// [`MAX_FORTRAN_BYTES`]).
+pub fn read_fortran_f64<R: Read>(
+    reader: &mut R,
+    header: &Header,
+    err: &dyn Fn(String) -> FormatError,
+) -> Result<Vec<f64>, FormatError> {
+    let len = header.len();
+    if len.saturating_mul(8) > MAX_FORTRAN_BYTES {
+        return Err(err(format!(
+            "is stored in Fortran order and too large ({len} elements) to transpose in memory; save it with np.ascontiguousarray"
+        )));
+    }
+    let mut values = Vec::with_capacity(len);
+    let mut sink = |c: &[f64]| {
+        values.extend_from_slice(c);
         Ok(())
-    }
-
-    /// Skips `n` elements.
-    pub fn skip(&mut self, n: usize) -> Result<(), FormatError> {
-        let want = (n * self.element.size()) as u64;
-        let got = io::copy(&mut (&mut self.reader).take(want), &mut io::sink())
-            .map_err(|e| self.error(format!("data is unreadable ({e})")))?;
-        if got != want {
-            return Err(self.error("data is truncated"));
-        }
-        Ok(())
-    }
-
-    /// Reads the whole array as integers (any integer or bool dtype).
-    pub fn read_all_i64(mut self) -> Result<Vec<i64>, FormatError> {
-        let size = self.element.size();
-        let element = self.element;
-        if matches!(element, Element::Float { .. }) {
-            return Err(self.error(format!("holds {}, expected integers", element.name())));
-        }
-        // The length was checked against the bytes present, so this allocation is bounded by the file.
-        let mut raw = vec![0u8; self.len * size];
-        self.reader
-            .read_exact(&mut raw)
-            .map_err(|e| self.error(format!("data is truncated or unreadable ({e})")))?;
-        raw.chunks_exact(size)
-            .map(|c| {
-                decode_int(c, element)
-                    .ok_or_else(|| self.error("holds an integer beyond the int64 range"))
-            })
-            .collect()
-    }
-}
-
-fn decode_float(c: &[u8], big_endian: bool) -> f64 {
-    macro_rules! from {
-        ($t:ty, $n:expr) => {{
-            let mut b = [0u8; $n];
-            b.copy_from_slice(c);
-            if big_endian {
-                <$t>::from_be_bytes(b)
-            } else {
-                <$t>::from_le_bytes(b)
-            }
-        }};
-    }
-    match c.len() {
-        2 => half::f16::from_bits(from!(u16, 2)).to_f64(),
-        4 => f64::from(from!(f32, 4)),
-        _ => from!(f64, 8),
-    }
-}
-
-fn decode_int(c: &[u8], element: Element) -> Option<i64> {
-    let Element::Int {
-        signed, big_endian, ..
-    } = element
-    else {
-        return Some(i64::from(c[0] != 0));
     };
-    let mut b = [0u8; 8];
-    let n = c.len();
-    if big_endian {
-        b[8 - n..].copy_from_slice(c);
-        b.reverse();
-    } else {
-        b[..n].copy_from_slice(c);
+    stream_f64(reader, header, len, 1 << 16, &mut sink, err).map_err(|e| match e {
+        StreamError::Format(f) => f,
+        StreamError::Sink(s) => err(s.to_string()),
+    })?;
+    Ok(fortran_to_c(&values, &header.shape))
+}
+
+/// Reorders column-major `values` of `shape` into row-major order.
+pub fn fortran_to_c<T: Copy>(values: &[T], shape: &[usize]) -> Vec<T> {
+    let n = values.len();
+    let mut out = Vec::with_capacity(n);
+    let mut index = vec![0usize; shape.len()];
+    // Column-major strides.
+    let mut strides = vec![1usize; shape.len()];
+    for k in 1..shape.len() {
+        strides[k] = strides[k - 1] * shape[k - 1];
     }
-    let raw = u64::from_le_bytes(b);
-    if signed {
-        let shift = 64 - 8 * n as u32;
-        Some(((raw << shift) as i64) >> shift)
-    } else {
-        i64::try_from(raw).ok()
+    for _ in 0..n {
+        let at: usize = index.iter().zip(&strides).map(|(i, s)| i * s).sum();
+        out.push(values[at]);
+        for k in (0..shape.len()).rev() {
+            index[k] += 1;
+            if index[k] < shape[k] {
+                break;
+            }
+            index[k] = 0;
+        }
+    }
+    out
+}
+
+/// Serves a `range` of an in-memory C-ordered array to a sink in chunks.
+pub fn serve_f64(
+    values: &[f64],
+    range: Range<usize>,
+    chunk: usize,
+    sink: &mut Sink<'_>,
+) -> Result<(), StreamError> {
+    for c in values[range].chunks(chunk.max(1)) {
+        sink(c).map_err(StreamError::Sink)?;
+    }
+    Ok(())
+}
+
+/// One `.npy` file as a tensor file holding a single tensor, named after the file (its stem).
+pub struct NpyFile<R: Read + Seek> {
+    file: String,
+    reader: R,
+    header: Header,
+    tensors: Vec<TensorInfo>,
+}
+
+impl<R: Read + Seek> NpyFile<R> {
+    /// Opens `reader` (of `file_len` bytes); the tensor is called `tensor`.
+    pub fn open(
+        file: &str,
+        tensor: &str,
+        mut reader: R,
+        file_len: u64,
+    ) -> Result<Self, FormatError> {
+        let header = read_header(file, tensor, &mut reader, file_len)?;
+        let tensors = vec![TensorInfo {
+            name: tensor.to_owned(),
+            dtype: header.dtype,
+            shape: header.shape.clone(),
+        }];
+        Ok(Self {
+            file: file.to_owned(),
+            reader,
+            header,
+            tensors,
+        })
+    }
+
+    fn seek_to(&mut self, element: usize) -> Result<(), FormatError> {
+        let at = self.header.data_offset + (element * self.header.dtype.size()) as u64;
+        self.reader
+            .seek(SeekFrom::Start(at))
+            .map(|_| ())
+            .map_err(|e| self.error(format!("cannot seek ({e})")))
+    }
+
+    fn error(&self, m: String) -> FormatError {
+        FormatError::new(&self.file, Some(&self.tensors[0].name), m)
+    }
+
+    fn check(&self, tensor: &str) -> Result<(), FormatError> {
+        if tensor != self.tensors[0].name {
+            return Err(FormatError::new(&self.file, Some(tensor), "no such tensor"));
+        }
+        Ok(())
+    }
+}
+
+impl<R: Read + Seek> TensorFile for NpyFile<R> {
+    fn file_name(&self) -> &str {
+        &self.file
+    }
+    fn tensors(&self) -> &[TensorInfo] {
+        &self.tensors
+    }
+    fn read_f64(
+        &mut self,
+        tensor: &str,
+        range: Range<usize>,
+        chunk: usize,
+        sink: &mut Sink<'_>,
+    ) -> Result<(), StreamError> {
+        self.check(tensor)?;
+        check_range(&self.file, tensor, &range, self.header.len())?;
+        let header = self.header.clone();
+        let (file, name) = (self.file.clone(), tensor.to_owned());
+        let err = move |m: String| FormatError::new(&file, Some(&name), m);
+        if header.fortran {
+            self.seek_to(0)?;
+            let values = read_fortran_f64(&mut self.reader, &header, &err)?;
+            return serve_f64(&values, range, chunk, sink);
+        }
+        self.seek_to(range.start)?;
+        stream_f64(&mut self.reader, &header, range.len(), chunk, sink, &err)
+    }
+    fn read_i64(&mut self, tensor: &str) -> Result<Vec<i64>, FormatError> {
+        self.check(tensor)?;
+        self.seek_to(0)?;
+        let header = self.header.clone();
+        let (file, name) = (self.file.clone(), tensor.to_owned());
+        read_all_i64(&mut self.reader, &header, &move |m| {
+            FormatError::new(&file, Some(&name), m)
+        })
+    }
+}
+
+/// Refuses element ranges outside a tensor of `len` elements.
+pub fn check_range(
+    file: &str,
+    tensor: &str,
+    range: &Range<usize>,
+    len: usize,
+) -> Result<(), FormatError> {
+    if range.start > range.end || range.end > len {
+        return Err(FormatError::new(
+            file,
+            Some(tensor),
+            format!("elements {}..{} requested of {len}", range.start, range.end),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fortran_order_is_transposed() {
+        // np.arange(6).reshape(2, 3, order='F') stores 0..6 column-major: [[0, 2, 4], [1, 3, 5]].
+        assert_eq!(
+            fortran_to_c(&[0, 1, 2, 3, 4, 5], &[2, 3]),
+            vec![0, 2, 4, 1, 3, 5]
+        );
+        let v: Vec<usize> = (0..24).collect();
+        let c = fortran_to_c(&v, &[2, 3, 4]);
+        // Element (i, j, k) = (1, 2, 3) sits at (i·3 + j)·4 + k in C order and i + 2j + 6k in
+        // Fortran order.
+        assert_eq!(c[(3 + 2) * 4 + 3], 1 + 2 * 2 + 6 * 3);
+    }
+
+    #[test]
+    fn shapes_are_parsed_without_trust() {
+        assert_eq!(
+            parse_shape("{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }").unwrap(),
+            vec![3, 4]
+        );
+        assert_eq!(
+            parse_shape("{'shape': (), 'descr': '<f4'}").unwrap(),
+            Vec::<usize>::new()
+        );
+        assert_eq!(parse_shape("{'shape': (7,), }").unwrap(), vec![7]);
+        assert!(parse_shape("{'shape': (-1,), }").is_err());
+        assert!(parse_shape("{'descr': '<f4'}").is_err());
     }
 }

@@ -1,0 +1,247 @@
+//! What every reader offers the rest of infoplane: a list of named tensors with dtype and shape, and
+//! reading of their elements in chunks (floats as f64, ids as i64). Layout detection and analysis
+//! only see this interface, so a new format is one new reader.
+
+use std::ops::Range;
+
+use super::FormatError;
+
+/// Element type of a stored tensor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DType {
+    Bool,
+    I8,
+    I16,
+    I32,
+    I64,
+    U8,
+    U16,
+    U32,
+    U64,
+    F16,
+    BF16,
+    F32,
+    F64,
+}
+
+impl DType {
+    /// Bytes per element.
+    pub fn size(self) -> usize {
+        match self {
+            DType::Bool | DType::I8 | DType::U8 => 1,
+            DType::I16 | DType::U16 | DType::F16 | DType::BF16 => 2,
+            DType::I32 | DType::U32 | DType::F32 => 4,
+            DType::I64 | DType::U64 | DType::F64 => 8,
+        }
+    }
+
+    /// numpy's / torch's name for the type, for messages and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            DType::Bool => "bool",
+            DType::I8 => "int8",
+            DType::I16 => "int16",
+            DType::I32 => "int32",
+            DType::I64 => "int64",
+            DType::U8 => "uint8",
+            DType::U16 => "uint16",
+            DType::U32 => "uint32",
+            DType::U64 => "uint64",
+            DType::F16 => "float16",
+            DType::BF16 => "bfloat16",
+            DType::F32 => "float32",
+            DType::F64 => "float64",
+        }
+    }
+
+    /// Whether the elements are floating point (rows) rather than integers (ids, labels).
+    pub fn is_float(self) -> bool {
+        matches!(self, DType::F16 | DType::BF16 | DType::F32 | DType::F64)
+    }
+}
+
+/// Byte order of stored elements.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ByteOrder {
+    Little,
+    Big,
+}
+
+/// One tensor a file holds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TensorInfo {
+    /// Name within the file (`hidden_states`, `blocks.3.hook_resid_post`, `[2]` for list items...).
+    pub name: String,
+    pub dtype: DType,
+    pub shape: Vec<usize>,
+}
+
+impl TensorInfo {
+    /// Number of elements (the product of the shape; readers check it does not overflow).
+    pub fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Why streaming stopped: the file was bad, or the consumer of the elements refused them.
+#[derive(Debug, thiserror::Error)]
+pub enum StreamError {
+    #[error("{0}")]
+    Format(#[from] FormatError),
+    #[error("{0}")]
+    Sink(Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Receives consecutive chunks of f64 elements; an `Err` stops the stream.
+pub type Sink<'a> = dyn FnMut(&[f64]) -> Result<(), Box<dyn std::error::Error + Send + Sync>> + 'a;
+
+/// A file of named tensors, opened on bytes or a reader (never a path).
+pub trait TensorFile {
+    /// The file's name, used in every message.
+    fn file_name(&self) -> &str;
+    /// Every tensor the file holds, in file order.
+    fn tensors(&self) -> &[TensorInfo];
+    /// Free-form key/value metadata the file carries (safetensors `__metadata__`, ...).
+    fn metadata(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
+    /// Streams elements `range` (flat indices in C order) of the float tensor `tensor` as f64, in
+    /// chunks of at most `chunk` elements, to `sink`.
+    fn read_f64(
+        &mut self,
+        tensor: &str,
+        range: Range<usize>,
+        chunk: usize,
+        sink: &mut Sink<'_>,
+    ) -> Result<(), StreamError>;
+    /// Reads a whole integer or bool tensor as i64 (ids, lengths, masks, labels).
+    fn read_i64(&mut self, tensor: &str) -> Result<Vec<i64>, FormatError>;
+    /// Reads a column of text labels (TSV metadata); formats without text say so.
+    fn read_strings(&mut self, tensor: &str) -> Result<Vec<String>, FormatError> {
+        Err(FormatError::new(
+            self.file_name(),
+            Some(tensor),
+            "holds no text labels",
+        ))
+    }
+
+    /// Looks a tensor up by name.
+    fn tensor(&self, name: &str) -> Option<&TensorInfo> {
+        self.tensors().iter().find(|t| t.name == name)
+    }
+}
+
+/// Decodes `bytes` (whole elements of `dtype` in `order`) into `out`, one f64 per element.
+/// Integers convert exactly up to 2^53; callers use this for float tensors.
+pub fn decode_f64(dtype: DType, order: ByteOrder, bytes: &[u8], out: &mut [f64]) {
+    macro_rules! each {
+        ($t:ty, $n:expr, $conv:expr) => {
+            for (o, c) in out.iter_mut().zip(bytes.chunks_exact($n)) {
+                let mut b = [0u8; $n];
+                b.copy_from_slice(c);
+                let v = match order {
+                    ByteOrder::Little => <$t>::from_le_bytes(b),
+                    ByteOrder::Big => <$t>::from_be_bytes(b),
+                };
+                *o = $conv(v);
+            }
+        };
+    }
+    match dtype {
+        DType::F64 => each!(f64, 8, |v: f64| v),
+        DType::F32 => each!(f32, 4, f64::from),
+        DType::F16 => each!(u16, 2, |v: u16| half::f16::from_bits(v).to_f64()),
+        DType::BF16 => each!(u16, 2, |v: u16| half::bf16::from_bits(v).to_f64()),
+        DType::Bool | DType::U8 => each!(u8, 1, f64::from),
+        DType::I8 => each!(i8, 1, f64::from),
+        DType::I16 => each!(i16, 2, f64::from),
+        DType::U16 => each!(u16, 2, f64::from),
+        DType::I32 => each!(i32, 4, f64::from),
+        DType::U32 => each!(u32, 4, f64::from),
+        DType::I64 => each!(i64, 8, |v: i64| v as f64),
+        DType::U64 => each!(u64, 8, |v: u64| v as f64),
+    }
+}
+
+/// Decodes one integer or bool element as i64; `None` for u64 values beyond i64 or for floats.
+pub fn decode_i64(dtype: DType, order: ByteOrder, c: &[u8]) -> Option<i64> {
+    let n = dtype.size();
+    let mut b = [0u8; 8];
+    match order {
+        ByteOrder::Little => b[..n].copy_from_slice(&c[..n]),
+        ByteOrder::Big => {
+            b[..n].copy_from_slice(&c[..n]);
+            b[..n].reverse();
+        }
+    }
+    let raw = u64::from_le_bytes(b);
+    let shift = 64 - 8 * n as u32;
+    match dtype {
+        DType::Bool => Some(i64::from(raw != 0)),
+        DType::I8 | DType::I16 | DType::I32 | DType::I64 => Some(((raw << shift) as i64) >> shift),
+        DType::U8 | DType::U16 | DType::U32 | DType::U64 => i64::try_from(raw).ok(),
+        _ => None,
+    }
+}
+
+/// Checked element count of a shape: `None` if the product overflows.
+pub fn checked_len(shape: &[usize]) -> Option<usize> {
+    shape.iter().try_fold(1usize, |a, &b| a.checked_mul(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats_of_every_width_decode() {
+        let mut out = [0.0; 2];
+        decode_f64(
+            DType::F32,
+            ByteOrder::Little,
+            &[0, 0, 128, 63, 0, 0, 0, 192],
+            &mut out,
+        );
+        assert_eq!(out, [1.0, -2.0]);
+        decode_f64(DType::BF16, ByteOrder::Little, &[128, 63, 0, 192], &mut out);
+        assert_eq!(out, [1.0, -2.0]);
+        decode_f64(DType::F16, ByteOrder::Big, &[0x3c, 0, 0xc0, 0], &mut out);
+        assert_eq!(out, [1.0, -2.0]);
+        decode_f64(
+            DType::F64,
+            ByteOrder::Big,
+            &[63, 240, 0, 0, 0, 0, 0, 0, 192, 0, 0, 0, 0, 0, 0, 0],
+            &mut out,
+        );
+        assert_eq!(out, [1.0, -2.0]);
+    }
+
+    #[test]
+    fn integers_decode_with_sign_and_range() {
+        assert_eq!(
+            decode_i64(DType::I16, ByteOrder::Little, &[0xfe, 0xff]),
+            Some(-2)
+        );
+        assert_eq!(
+            decode_i64(DType::I16, ByteOrder::Big, &[0xff, 0xfe]),
+            Some(-2)
+        );
+        assert_eq!(
+            decode_i64(DType::U16, ByteOrder::Little, &[0xfe, 0xff]),
+            Some(65534)
+        );
+        assert_eq!(decode_i64(DType::U64, ByteOrder::Little, &[0xff; 8]), None);
+        assert_eq!(decode_i64(DType::Bool, ByteOrder::Little, &[3]), Some(1));
+        assert_eq!(decode_i64(DType::F32, ByteOrder::Little, &[0; 4]), None);
+    }
+
+    #[test]
+    fn shape_products_are_checked() {
+        assert_eq!(checked_len(&[2, 3, 4]), Some(24));
+        assert_eq!(checked_len(&[]), Some(1));
+        assert_eq!(checked_len(&[usize::MAX, 2]), None);
+    }
+}
