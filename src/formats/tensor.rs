@@ -70,7 +70,8 @@ pub enum ByteOrder {
 /// One tensor a file holds.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TensorInfo {
-    /// Name within the file (`hidden_states`, `blocks.3.hook_resid_post`, `[2]` for list items...).
+    /// Name within the file (`hidden_states`, `blocks.3.hook_resid_post`, `hidden_states.2` for the
+    /// third item of a list under `hidden_states`).
     pub name: String,
     pub dtype: DType,
     pub shape: Vec<usize>,

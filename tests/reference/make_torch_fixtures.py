@@ -27,7 +27,8 @@ import zipfile
 import numpy as np
 import torch
 
-OUT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "torch"))
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.normpath(os.path.join(HERE, "..", "fixtures", "torch"))
 DATE = (2020, 1, 1, 0, 0, 0)
 
 DTYPES = {
