@@ -71,6 +71,7 @@ fn every_encoding_and_layout_gives_the_canonical_numbers() {
     let canonical = analyze(&["dump.npz"], &["--orders", "1,2"]);
     for files in [
         &["dump_compressed.npz"][..],
+        &["dump_text_labels.npz"][..],
         &["dump_fortran_bigendian.npz"][..],
         &["dump.safetensors"][..],
         &["dump.pt"][..],

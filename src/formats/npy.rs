@@ -9,8 +9,8 @@ use std::ops::Range;
 use npyz::{DType as NpyDType, Endianness, NpyHeader, Order, TypeChar};
 
 use super::tensor::{
-    checked_len, decode_f64, decode_i64, ByteOrder, DType, Sink, StreamError, TensorFile,
-    TensorInfo,
+    checked_len, decode_f64, decode_i64, decode_strings, dense_ids, ByteOrder, DType, Sink,
+    StreamError, TensorFile, TensorInfo,
 };
 use super::FormatError;
 
@@ -113,6 +113,8 @@ pub fn read_header<R: Read>(
                 (TypeChar::Uint, 4) => DType::U32,
                 (TypeChar::Uint, 8) => DType::U64,
                 (TypeChar::Bool, 1) => DType::Bool,
+                (TypeChar::UnicodeStr, n) if n > 0 && n <= 1 << 16 => DType::Utf32(n as usize),
+                (TypeChar::ByteStr, n) if n > 0 && n <= 1 << 18 => DType::Bytes(n as usize),
                 (TypeChar::Object, _) => {
                     return Err(err(format!(
                         "holds Python objects (dtype '{ts}'), which only unpickling could read; pickles are never executed"
@@ -209,12 +211,38 @@ pub fn stream_f64<R: Read>(
     Ok(())
 }
 
-/// Reads all elements of an integer or bool array, in C order.
+/// Reads all elements of a text array, in C order.
+pub fn read_all_strings<R: Read>(
+    reader: &mut R,
+    header: &Header,
+    err: &dyn Fn(String) -> FormatError,
+) -> Result<Vec<String>, FormatError> {
+    if !header.dtype.is_text() {
+        return Err(err(format!("holds {}, not text", header.dtype.name())));
+    }
+    // The length was checked against the bytes present, so this allocation is bounded by the file.
+    let mut raw = vec![0u8; header.len() * header.dtype.size()];
+    reader
+        .read_exact(&mut raw)
+        .map_err(|e| err(format!("data is truncated or unreadable ({e})")))?;
+    let values = decode_strings(header.dtype, header.byte_order, &raw);
+    Ok(if header.fortran {
+        fortran_to_c(&values, &header.shape)
+    } else {
+        values
+    })
+}
+
+/// Reads all elements of an integer or bool array, in C order; text arrays give dense ids in order
+/// of first appearance.
 pub fn read_all_i64<R: Read>(
     reader: &mut R,
     header: &Header,
     err: &dyn Fn(String) -> FormatError,
 ) -> Result<Vec<i64>, FormatError> {
+    if header.dtype.is_text() {
+        return Ok(dense_ids(&read_all_strings(reader, header, err)?));
+    }
     if header.dtype.is_float() {
         return Err(err(format!(
             "holds {}, expected integers",
@@ -267,7 +295,7 @@ pub fn read_fortran_f64<R: Read>(
 }
 
 /// Reorders column-major `values` of `shape` into row-major order.
-pub fn fortran_to_c<T: Copy>(values: &[T], shape: &[usize]) -> Vec<T> {
+pub fn fortran_to_c<T: Clone>(values: &[T], shape: &[usize]) -> Vec<T> {
     let n = values.len();
     let mut out = Vec::with_capacity(n);
     let mut index = vec![0usize; shape.len()];
@@ -278,7 +306,7 @@ pub fn fortran_to_c<T: Copy>(values: &[T], shape: &[usize]) -> Vec<T> {
     }
     for _ in 0..n {
         let at: usize = index.iter().zip(&strides).map(|(i, s)| i * s).sum();
-        out.push(values[at]);
+        out.push(values[at].clone());
         for k in (0..shape.len()).rev() {
             index[k] += 1;
             if index[k] < shape[k] {
@@ -386,6 +414,15 @@ impl<R: Read + Seek> TensorFile for NpyFile<R> {
         let header = self.header.clone();
         let (file, name) = (self.file.clone(), tensor.to_owned());
         read_all_i64(&mut self.reader, &header, &move |m| {
+            FormatError::new(&file, Some(&name), m)
+        })
+    }
+    fn read_strings(&mut self, tensor: &str) -> Result<Vec<String>, FormatError> {
+        self.check(tensor)?;
+        self.seek_to(0)?;
+        let header = self.header.clone();
+        let (file, name) = (self.file.clone(), tensor.to_owned());
+        read_all_strings(&mut self.reader, &header, &move |m| {
             FormatError::new(&file, Some(&name), m)
         })
     }

@@ -142,6 +142,18 @@ impl<R: Read + Seek> TensorFile for NpzFile<R> {
         skip(&mut entry, header.data_offset, &err)?;
         npy::read_all_i64(&mut entry, &header, &err)
     }
+    fn read_strings(&mut self, tensor: &str) -> Result<Vec<String>, FormatError> {
+        let i = self.member(tensor)?;
+        let (file, name) = (self.file.clone(), tensor.to_owned());
+        let err = move |m: String| FormatError::new(&file, Some(&name), m);
+        let header = self.members[i].header.clone();
+        let mut entry = self
+            .archive
+            .by_name(&self.members[i].name)
+            .map_err(|e| err(format!("cannot be read from the archive ({e})")))?;
+        skip(&mut entry, header.data_offset, &err)?;
+        npy::read_all_strings(&mut entry, &header, &err)
+    }
 }
 
 /// Reads and discards `n` bytes (a deflated stream cannot seek).

@@ -22,6 +22,10 @@ pub enum DType {
     BF16,
     F32,
     F64,
+    /// numpy `U<n>`: fixed-width text of n UTF-32 code points (labels only).
+    Utf32(usize),
+    /// numpy `S<n>`: fixed-width bytes, zero-padded (labels only).
+    Bytes(usize),
 }
 
 impl DType {
@@ -32,6 +36,8 @@ impl DType {
             DType::I16 | DType::U16 | DType::F16 | DType::BF16 => 2,
             DType::I32 | DType::U32 | DType::F32 => 4,
             DType::I64 | DType::U64 | DType::F64 => 8,
+            DType::Utf32(n) => 4 * n,
+            DType::Bytes(n) => n,
         }
     }
 
@@ -51,12 +57,19 @@ impl DType {
             DType::BF16 => "bfloat16",
             DType::F32 => "float32",
             DType::F64 => "float64",
+            DType::Utf32(_) => "str",
+            DType::Bytes(_) => "bytes",
         }
     }
 
     /// Whether the elements are floating point (rows) rather than integers (ids, labels).
     pub fn is_float(self) -> bool {
         matches!(self, DType::F16 | DType::BF16 | DType::F32 | DType::F64)
+    }
+
+    /// Whether the elements are text (label values only).
+    pub fn is_text(self) -> bool {
+        matches!(self, DType::Utf32(_) | DType::Bytes(_))
     }
 }
 
@@ -164,7 +177,57 @@ pub fn decode_f64(dtype: DType, order: ByteOrder, bytes: &[u8], out: &mut [f64])
         DType::U32 => each!(u32, 4, f64::from),
         DType::I64 => each!(i64, 8, |v: i64| v as f64),
         DType::U64 => each!(u64, 8, |v: u64| v as f64),
+        // Text never reaches here: readers refuse it as rows.
+        DType::Utf32(_) | DType::Bytes(_) => out.fill(f64::NAN),
     }
+}
+
+/// Decodes fixed-width text elements (`U<n>` or `S<n>`), dropping the zero padding; invalid
+/// code points or bytes become U+FFFD.
+pub fn decode_strings(dtype: DType, order: ByteOrder, bytes: &[u8]) -> Vec<String> {
+    match dtype {
+        DType::Utf32(n) if n > 0 => bytes
+            .chunks_exact(4 * n)
+            .map(|item| {
+                item.chunks_exact(4)
+                    .map(|c| {
+                        let c: [u8; 4] = c.try_into().expect("4 bytes");
+                        match order {
+                            ByteOrder::Little => u32::from_le_bytes(c),
+                            ByteOrder::Big => u32::from_be_bytes(c),
+                        }
+                    })
+                    .collect::<Vec<u32>>()
+            })
+            .map(|units| {
+                let end = units.iter().rposition(|&u| u != 0).map_or(0, |p| p + 1);
+                units[..end]
+                    .iter()
+                    .map(|&u| char::from_u32(u).unwrap_or(char::REPLACEMENT_CHARACTER))
+                    .collect()
+            })
+            .collect(),
+        DType::Bytes(n) if n > 0 => bytes
+            .chunks_exact(n)
+            .map(|item| {
+                let end = item.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1);
+                String::from_utf8_lossy(&item[..end]).into_owned()
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Maps text labels to dense ids in order of first appearance (only the partition matters).
+pub fn dense_ids(values: &[String]) -> Vec<i64> {
+    let mut seen = std::collections::HashMap::new();
+    values
+        .iter()
+        .map(|v| {
+            let next = seen.len() as i64;
+            *seen.entry(v.as_str()).or_insert(next)
+        })
+        .collect()
 }
 
 /// Decodes one integer or bool element as i64; `None` for u64 values beyond i64 or for floats.
@@ -237,6 +300,21 @@ mod tests {
         assert_eq!(decode_i64(DType::U64, ByteOrder::Little, &[0xff; 8]), None);
         assert_eq!(decode_i64(DType::Bool, ByteOrder::Little, &[3]), Some(1));
         assert_eq!(decode_i64(DType::F32, ByteOrder::Little, &[0; 4]), None);
+    }
+
+    #[test]
+    fn text_labels_decode_and_map_to_dense_ids() {
+        let mut u = Vec::new();
+        for s in ["ab", "c", "ab"] {
+            let mut units: Vec<u32> = s.chars().map(|c| c as u32).collect();
+            units.resize(2, 0);
+            u.extend(units.iter().flat_map(|x| x.to_le_bytes()));
+        }
+        let v = decode_strings(DType::Utf32(2), ByteOrder::Little, &u);
+        assert_eq!(v, ["ab", "c", "ab"]);
+        assert_eq!(dense_ids(&v), [0, 1, 0]);
+        let v = decode_strings(DType::Bytes(3), ByteOrder::Little, b"no\0yes");
+        assert_eq!(v, ["no", "yes"]);
     }
 
     #[test]

@@ -6,7 +6,7 @@ Run from the repository root (needs numpy, scipy, safetensors and soft-entropy 0
     python3 tests/reference/make_format_fixtures.py
 
 The dataset: 3 layers, 4 sequences, d = 16, a 12-token vocabulary, a binary `preference` label and
-a 5-valued `pos` label per token. Written as: a stored npz, a deflated npz, an npz with the hidden
+a 5-valued `pos` label per token. Written as: a stored npz, a deflated npz, an npz whose labels are text (str and bytes arrays), an npz with the hidden
 states in Fortran order and big-endian, per-layer .npy files (format versions 1, 2 and 3) with ids
 and labels in their own files, a float16 npz, a stacked and a per-layer safetensors file. Layer 0 alone is
 also written as Embedding Projector TSV (vectors + metadata with text labels), raw float32 bytes,
@@ -31,17 +31,7 @@ OUT = os.path.join(os.path.dirname(__file__), "..", "fixtures", "formats")
 M, SEED = 20, 3
 
 
-def encode(ids, start, end, order, V, forward):
-    ids = ids.astype(np.int64)
-    if forward:
-        code = ids[start + 1:end + 1]
-        for k in range(2, order + 1):
-            code = code * V + ids[start + k:end + k]
-    else:
-        code = ids[start - order + 1:end - order + 1]
-        for k in range(order - 2, -1, -1):
-            code = code * V + ids[start - k:end - k]
-    return code
+encode = reference.encode_ngram
 
 
 def reference_results(hs, ids, lens, extra, orders, V):
@@ -97,6 +87,9 @@ def main():
     labels = {"labels.preference": preference, "labels/pos": pos}
     np.savez(os.path.join(OUT, "dump.npz"), hidden_states=hs, **common, **labels)
     np.savez_compressed(os.path.join(OUT, "dump_compressed.npz"), hidden_states=hs, **common, **labels)
+    np.savez(os.path.join(OUT, "dump_text_labels.npz"), hidden_states=hs, **common,
+             **{"labels.preference": np.where(preference == 1, "chosen", "rejected"),
+                "labels/pos": np.array([f"POS{p}".encode() for p in pos])})
     np.savez(os.path.join(OUT, "dump_fortran_bigendian.npz"),
              hidden_states=np.asfortranarray(hs.astype(">f4")),
              input_ids=np.asfortranarray(ids.astype(">i4")), seq_lens=lens.astype(">u2"), **labels)

@@ -103,18 +103,7 @@ def store(path, seqs, hidden, layout, dtype, rng):
     return out
 
 
-def encode(ids, start, end, order, V, forward):
-    """The reference llm.py's `_encode_ngram`, in numpy (int64, as there)."""
-    ids = ids.astype(np.int64)
-    if forward:
-        code = ids[start + 1:end + 1]
-        for k in range(2, order + 1):
-            code = code * V + ids[start + k:end + k]
-    else:
-        code = ids[start - order + 1:end - order + 1]
-        for k in range(order - 2, -1, -1):
-            code = code * V + ids[start - k:end - k]
-    return code
+encode = reference.encode_ngram
 
 
 def temperature(mode, m, d):

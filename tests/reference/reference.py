@@ -23,3 +23,21 @@ def load():
         numpy=importlib.import_module("soft_entropy.numpy"),
         accumulator=importlib.import_module("soft_entropy.accumulator"),
     )
+
+
+def encode_ngram(ids, start, end, order, V, forward):
+    """The n-gram label code of the reference's llm.py `_encode_ngram`, in numpy (int64, as there):
+    for each position i in [start, end), the k-gram ending at i (input) or the next k tokens
+    (output), as sum t_j V^(k-1-j)."""
+    import numpy as np
+
+    ids = ids.astype(np.int64)
+    if forward:
+        code = ids[start + 1:end + 1]
+        for k in range(2, order + 1):
+            code = code * V + ids[start + k:end + k]
+    else:
+        code = ids[start - order + 1:end - order + 1]
+        for k in range(order - 2, -1, -1):
+            code = code * V + ids[start - k:end - k]
+    return code
