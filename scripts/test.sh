@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
-# Every test, from a fresh machine: installs what is missing, then formatting, lints (native and
-# wasm32), and the whole test suite. The last thing it prints is the test runner's summary.
+# Every test, from a fresh machine: installs what is missing (wasm32 target, cargo-nextest, the
+# pinned wasm-bindgen CLI, Debian's Chromium, playwright-core), then formatting, lints (native and
+# wasm32), docs, the Rust test suite, the wasm build and the page's tests in a real browser.
+# The last line is the total: "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
+LOGS="$(mktemp -d)"
 
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
     rustup target add wasm32-unknown-unknown
 fi
 if ! cargo nextest --version >/dev/null 2>&1; then
     cargo install cargo-nextest --locked
+fi
+if ! command -v chromium >/dev/null 2>&1; then
+    apt-get update -qq && apt-get install -y -qq chromium >/dev/null
 fi
 
 echo "== fmt"
@@ -19,5 +25,16 @@ echo "== clippy (wasm32)"
 cargo clippy --lib --target wasm32-unknown-unknown --locked -- -D warnings
 echo "== docs"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --locked --quiet
-echo "== tests"
-cargo nextest run --locked --no-fail-fast --failure-output final
+echo "== rust tests"
+cargo nextest run --locked --no-fail-fast --failure-output final 2>&1 | tee "$LOGS/rust.log"
+echo "== web build"
+bash scripts/build_web.sh
+echo "== browser tests"
+(cd tests/browser && npm ci --no-audit --no-fund --silent)
+(cd tests/browser && node --test --test-concurrency=1 --test-reporter=tap) 2>&1 | tee "$LOGS/browser.log"
+
+rust_passed=$(grep -oE '[0-9]+ passed' "$LOGS/rust.log" | tail -1 | grep -oE '[0-9]+')
+rust_failed=$(grep -oE '[0-9]+ failed' "$LOGS/rust.log" | tail -1 | grep -oE '[0-9]+' || echo 0)
+web_passed=$(grep -E '^# pass ' "$LOGS/browser.log" | tail -1 | grep -oE '[0-9]+')
+web_failed=$(grep -E '^# fail ' "$LOGS/browser.log" | tail -1 | grep -oE '[0-9]+')
+echo "$((rust_passed + web_passed)) passed, $((${rust_failed:-0} + web_failed)) failed"

@@ -181,13 +181,15 @@ impl std::error::Error for Stop {}
 /// Analyses a dataset made of `files` (see `formats::layout` for what is recognised).
 /// `label_files[i]` marks files whose columns are all label sets (TSV metadata). With
 /// `keep_counts` the result keeps every layer's soft counts, so it can be saved and merged;
-/// without, each layer's counts are dropped once its numbers are read off.
+/// without, each layer's counts are dropped once its numbers are read off. `on_layer(done, total)`
+/// is called after each layer (the page shows it as progress).
 pub fn analyze(
     files: &mut [Box<dyn TensorFile>],
     label_files: &[bool],
     overrides: &LayoutOverrides,
     settings: &AnalysisSettings,
     keep_counts: bool,
+    on_layer: &mut dyn FnMut(usize, usize),
 ) -> Result<Analysis, AnalysisError> {
     let layout = layout::detect(files, label_files, overrides)?;
     let names: Vec<String> = files.iter().map(|f| f.file_name().to_owned()).collect();
@@ -295,6 +297,7 @@ pub fn analyze(
                     },
                 })?;
             states.push(LayerState::new(layer, acc, keep_counts));
+            on_layer(states.len(), layers.len());
         }
     } else {
         states.extend(

@@ -6,5 +6,8 @@ pub mod analysis;
 pub mod estimator;
 pub mod formats;
 pub mod labels;
+pub mod plot;
 pub mod report;
 pub mod state;
+#[cfg(target_arch = "wasm32")]
+pub mod web;

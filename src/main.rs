@@ -294,6 +294,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 &a.layout.overrides(),
                 &settings,
                 a.save_state.is_some(),
+                &mut |_, _| {},
             )
             .map_err(|e| e.to_string())?;
             if let Some(path) = &a.save_state {

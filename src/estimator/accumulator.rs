@@ -5,13 +5,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use ndarray::linalg::general_mat_mul;
-use ndarray::{Array2, ArrayView2, Axis};
+use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 use super::calibration::{self, Calibration, CalibrationError};
 use super::metrics;
 use super::rng;
+use super::scores;
 
 /// One label value. Label builders pack whatever identifies a class (a token tuple, a class id)
 /// into 128 bits injectively; only the partition of rows matters to the estimator.
@@ -311,12 +311,15 @@ impl SoftEntropyAccumulator {
             if b == 0 {
                 continue;
             }
-            let z = block.slice(ndarray::s![..b, ..]);
-            let mut s = scores.slice_mut(ndarray::s![..b, ..]);
-            general_mat_mul(1.0, &z, &self.reference_points.t(), 0.0, &mut s);
+            let z = &block.as_slice().expect("block is contiguous")[..b * d];
+            let w = self
+                .reference_points
+                .as_slice()
+                .expect("points are contiguous");
+            let s = &mut scores.as_slice_mut().expect("scores are contiguous")[..b * m];
+            scores::cosine_scores(z, w, d, s);
 
-            for (r, mut p) in s.axis_iter_mut(Axis(0)).enumerate() {
-                let p = p.as_slice_mut().expect("scores rows are contiguous");
+            for (r, p) in s.chunks_exact_mut(m).enumerate() {
                 metrics::softmax_in_place(p, self.temperature);
                 for (c, &v) in self.counts.iter_mut().zip(p.iter()) {
                     *c += v;

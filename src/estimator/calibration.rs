@@ -1,6 +1,7 @@
 //! The temperature ε of the soft-entropy estimator: the von Mises–Fisher kernel width at which
 //! KL(vMF_ε ‖ uniform on S^{d−1}) = ln m (method.md §3.3), solved as the reference `find_eps` does,
-//! on the exact Bessel KL (stable up to d = 16384), to leading order, or given directly.
+//! on the exact Bessel KL (stable up to d = 16384), to leading order, or given directly. Logarithms
+//! come from the `libm` crate so ε has the same bits natively and in wasm.
 
 use std::fmt;
 
@@ -107,7 +108,7 @@ pub fn temperature(
             "calibration needs d >= 2, got d = {d}"
         )));
     }
-    let target = (n_bins as f64).ln();
+    let target = libm::log(n_bins as f64);
     match calibration {
         Calibration::FindEps => {
             if d <= 2 {
@@ -201,7 +202,7 @@ fn phi_minus(eps: f64, d: usize) -> f64 {
     let inv = 1.0 / eps;
     let half = d as f64 / 2.0;
     let root = (inv * inv + half * half).sqrt();
-    root - half + half * (d as f64 / (half + root)).ln()
+    root - half + half * libm::log(d as f64 / (half + root))
 }
 
 /// Upper Amos envelope of ln Z_d(ε); singular at d = 2.
@@ -209,7 +210,7 @@ fn phi_plus(eps: f64, d: usize) -> f64 {
     let nu = d as f64 / 2.0 - 1.0;
     let inv = 1.0 / eps;
     let root = (inv * inv + nu * nu).sqrt();
-    root - nu + nu * ((d as f64 - 2.0) / (nu + root)).ln()
+    root - nu + nu * libm::log((d as f64 - 2.0) / (nu + root))
 }
 
 /// The exact KL(vMF_ε ‖ U) = A_ν(κ)/ε − ln Z_d(ε), with ν = d/2 − 1, κ = 1/ε, A_ν = I_{ν+1}/I_ν and
@@ -304,7 +305,7 @@ struct Debye {
 /// ln F_μ = S(μ) + (r − μ) − μ ln(1 + t/2) − ½ ln(1 + t) + ln u, S the Stirling remainder, and hence
 /// κ A_μ = (r − μ) − ½(1 − p²) − p(1 − p²) u'/u. Their difference, the KL, has no r − μ term.
 fn debye(mu: f64, kappa: f64) -> Debye {
-    let r = mu.hypot(kappa);
+    let r = libm::hypot(mu, kappa);
     let p = mu / r;
     // 1 − p² and r − μ are formed without subtracting nearly equal numbers.
     let q = (kappa / r) * (kappa / r);
@@ -327,11 +328,11 @@ fn debye(mu: f64, kappa: f64) -> Debye {
         u_minus_1 += v * inv_mu_k;
         du += dv * inv_mu_k;
     }
-    let ln_u = u_minus_1.ln_1p();
+    let ln_u = libm::log1p(u_minus_1);
     let drift = p * q * du / (1.0 + u_minus_1);
 
     let s = stirling_remainder(mu);
-    let log_terms = mu * (0.5 * t).ln_1p() + 0.5 * t.ln_1p();
+    let log_terms = mu * libm::log1p(0.5 * t) + 0.5 * libm::log1p(t);
     Debye {
         kl: log_terms - 0.5 * q - drift - ln_u - s,
         kappa_a: r_minus_mu - 0.5 * q - drift,
@@ -360,7 +361,7 @@ fn kl_exact_from(nu: f64, kappa: f64, min_order: f64) -> f64 {
     for i in 0..steps {
         let two_j1 = 2.0 * (mu - i as f64);
         let den = two_j1 + kappa_a;
-        ln_f_drop += (kappa_a / two_j1).ln_1p();
+        ln_f_drop += libm::log1p(kappa_a / two_j1);
         b = kappa * ((two_j1 - b) / den);
         kappa_a = kappa * (kappa / den);
     }

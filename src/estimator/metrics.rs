@@ -1,6 +1,7 @@
 //! The arithmetic the reference applies to soft histograms: the max-subtracted tempered softmax, the
 //! clipped Shannon entropy as efficiency, and the ratios the paper reads off entropies
-//! (regularity, optimality).
+//! (regularity, optimality). exp and ln come from the `libm` crate, not the platform's maths
+//! library, so they return the same bits natively and in wasm.
 
 /// The reference clips probabilities at this value inside the logarithm (and only there).
 pub const LOG_CLIP: f64 = 1e-9;
@@ -15,7 +16,7 @@ pub fn softmax_in_place(scores: &mut [f64], temperature: f64) {
     }
     let mut total = 0.0;
     for s in scores.iter_mut() {
-        *s = (*s - max).exp();
+        *s = libm::exp(*s - max);
         total += *s;
     }
     for s in scores.iter_mut() {
@@ -31,10 +32,10 @@ pub fn soft_entropy(counts: &[f64]) -> f64 {
         .iter()
         .map(|&c| {
             let p = c / total;
-            p * p.max(LOG_CLIP).ln()
+            p * libm::log(p.max(LOG_CLIP))
         })
         .sum::<f64>();
-    nats / (counts.len() as f64).ln()
+    nats / libm::log(counts.len() as f64)
 }
 
 /// Regularity I(X;Z) / H(Z); NaN when H is not positive, as the reference reports it.

@@ -6,6 +6,7 @@ pub mod accumulator;
 pub mod calibration;
 pub mod metrics;
 pub mod rng;
+pub mod scores;
 
 pub use accumulator::{EstimatorConfig, EstimatorError, LabelKey, SoftEntropyAccumulator};
 pub use calibration::Calibration;

@@ -173,10 +173,33 @@ pub fn detect(
         .flat_map(|(file, ts)| ts.iter().map(move |info| Found { file, info }))
         .collect();
     let fail = |m: String| FormatError::new(&names, None, m);
+    let files_names: Vec<String> = files.iter().map(|f| f.file_name().to_owned()).collect();
     let floats: Vec<&Found> = all.iter().filter(|f| f.info.dtype.is_float()).collect();
 
     // 1. Hidden states.
     let hidden_name = overrides.hidden.as_deref().unwrap_or("hidden_states");
+    // The same part found in several files is ambiguous (e.g. two checkpoints dropped together):
+    // refuse rather than silently use one of them.
+    let ambiguous = |what: &str, hits: Vec<&Found>| -> Result<(), FormatError> {
+        if hits.len() > 1 {
+            let where_: Vec<&str> = hits.iter().map(|f| files_names[f.file].as_str()).collect();
+            return Err(fail(format!(
+                "{what} is in several files ({}); analyse them one at a time",
+                where_.join(", ")
+            )));
+        }
+        Ok(())
+    };
+    ambiguous(
+        &format!("tensor '{hidden_name}'"),
+        all.iter().filter(|f| f.info.name == hidden_name).collect(),
+    )?;
+    for name in IDS {
+        ambiguous(
+            &format!("tensor '{name}'"),
+            all.iter().filter(|f| f.info.name == *name).collect(),
+        )?;
+    }
     let stacked = floats
         .iter()
         .find(|f| f.info.name == hidden_name && matches!(f.info.shape.len(), 3 | 4));
@@ -197,7 +220,11 @@ pub fn detect(
         per_layer.retain(|(p, _, _)| *p == best);
     }
     per_layer.sort_by_key(|(_, l, _)| *l);
-    per_layer.dedup_by_key(|(_, l, _)| *l);
+    for pair in per_layer.windows(2) {
+        if pair[0].1 == pair[1].1 {
+            ambiguous(&format!("layer {}", pair[0].1), vec![pair[0].2, pair[1].2])?;
+        }
+    }
 
     let (kind, sources, shape, dtype, hidden_desc): (
         LayoutKind,

@@ -1,0 +1,199 @@
+//! The wasm-bindgen boundary, and nothing else: it runs inside a Web Worker, reads dropped `File`s
+//! in slices through `FileReaderSync` (never as one ArrayBuffer), and hands them to the same
+//! analysis, report and chart code the CLI uses, so the page shows the CLI's numbers.
+
+use std::io::{self, BufReader, Read, Seek, SeekFrom};
+
+use serde::Deserialize;
+use wasm_bindgen::prelude::*;
+
+use crate::analysis::{self, AnalysisSettings};
+use crate::estimator::{Calibration, EstimatorConfig};
+use crate::formats::layout::LayoutOverrides;
+use crate::formats::open;
+use crate::formats::tensor::TensorFile;
+use crate::report::{self, Report};
+
+/// Bytes fetched per slice: large enough that the per-call cost of FileReaderSync vanishes,
+/// small enough to keep a multi-GB file far from memory.
+const SLICE_BYTES: usize = 4 << 20;
+
+#[wasm_bindgen(start)]
+fn start() {
+    console_error_panic_hook::set_once();
+}
+
+/// A `File` as `Read + Seek`, reading slices synchronously (allowed in workers only).
+struct FileSource {
+    file: web_sys::File,
+    reader: web_sys::FileReaderSync,
+    pos: u64,
+    len: u64,
+}
+
+impl Read for FileSource {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.pos >= self.len || buf.is_empty() {
+            return Ok(0);
+        }
+        let n = (buf.len() as u64).min(self.len - self.pos);
+        let blob = self
+            .file
+            .slice_with_f64_and_f64(self.pos as f64, (self.pos + n) as f64)
+            .map_err(js_io)?;
+        let bytes = self.reader.read_as_array_buffer(&blob).map_err(js_io)?;
+        let view = js_sys::Uint8Array::new(&bytes);
+        let got = view.length() as usize;
+        view.copy_to(&mut buf[..got]);
+        self.pos += got as u64;
+        Ok(got)
+    }
+}
+
+impl Seek for FileSource {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let target = match to {
+            SeekFrom::Start(p) => Some(p),
+            SeekFrom::End(d) => self.len.checked_add_signed(d),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        };
+        self.pos = target
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek before the start"))?;
+        Ok(self.pos)
+    }
+}
+
+fn js_io(e: JsValue) -> io::Error {
+    io::Error::other(e.as_string().unwrap_or_else(|| format!("{e:?}")))
+}
+
+/// The page's settings, with the reference's defaults.
+#[derive(Deserialize)]
+#[serde(default)]
+struct WebSettings {
+    n_bins: usize,
+    seed: u64,
+    calibration: String,
+    eps: Option<f64>,
+    orders: Vec<usize>,
+    layers: Option<String>,
+    hidden: Option<String>,
+    ids: Option<String>,
+    labels: Vec<String>,
+}
+
+impl Default for WebSettings {
+    fn default() -> Self {
+        Self {
+            n_bins: 100,
+            seed: 0,
+            calibration: "find-eps".into(),
+            eps: None,
+            orders: vec![1, 2, 3],
+            layers: None,
+            hidden: None,
+            ids: None,
+            labels: Vec::new(),
+        }
+    }
+}
+
+/// Analyses `files` (an array of `File`, forming one dataset) with `settings` (an object; missing
+/// fields take the reference's defaults). `progress(done, total)` is called after each layer.
+/// Returns JSON: `{"report": <the CLI's report>, "reference": <the reference's shape>,
+/// "charts": [[name, svg], ...], "files": [{"name", "format", "tensors": [...]}]}`; throws the
+/// one-line message on bad input.
+#[wasm_bindgen]
+pub fn analyze(
+    files: js_sys::Array,
+    settings: JsValue,
+    progress: &js_sys::Function,
+) -> Result<String, JsValue> {
+    let s: WebSettings = if settings.is_undefined() || settings.is_null() {
+        WebSettings::default()
+    } else {
+        serde_wasm_bindgen::from_value(settings)
+            .map_err(|e| JsValue::from_str(&format!("bad settings: {e}")))?
+    };
+    let calibration = match s.eps {
+        Some(eps) => Calibration::Fixed(eps),
+        None => {
+            Calibration::parse(&s.calibration).map_err(|e| JsValue::from_str(&e.to_string()))?
+        }
+    };
+    let settings = AnalysisSettings {
+        estimator: EstimatorConfig {
+            n_bins: s.n_bins,
+            seed: s.seed,
+            calibration,
+        },
+        orders: s.orders,
+        layers: s
+            .layers
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| analysis::parse_layers(&l))
+            .transpose()
+            .map_err(|e| JsValue::from_str(&e))?,
+        sequences: None,
+    };
+    let overrides = LayoutOverrides {
+        hidden: s.hidden.filter(|h| !h.is_empty()),
+        ids: s.ids.map(|i| if i == "none" { String::new() } else { i }),
+        labels: s.labels,
+    };
+    let reader = web_sys::FileReaderSync::new()?;
+    let mut opened: Vec<Box<dyn TensorFile>> = Vec::new();
+    let mut labels_only = Vec::new();
+    let mut described = Vec::new();
+    for f in files.iter() {
+        let file: web_sys::File = f.dyn_into()?;
+        let name = file.name();
+        let len = file.size() as u64;
+        let source = FileSource {
+            file,
+            reader: reader.clone(),
+            pos: 0,
+            len,
+        };
+        let o = open::open(
+            &name,
+            BufReader::with_capacity(SLICE_BYTES, source),
+            len,
+            None,
+        )
+        .map_err(|e| JsValue::from_str(&e.to_string()))?;
+        described.push(serde_json::json!({
+            "name": name,
+            "format": o.format.name(),
+            "tensors": o.file.tensors().iter().map(|t| serde_json::json!({
+                "name": t.name, "dtype": t.dtype.name(), "shape": t.shape,
+            })).collect::<Vec<_>>(),
+        }));
+        opened.push(o.file);
+        labels_only.push(o.labels_only);
+    }
+    let mut on_layer = |done: usize, total: usize| {
+        let _ = progress.call2(
+            &JsValue::NULL,
+            &JsValue::from(done as u32),
+            &JsValue::from(total as u32),
+        );
+    };
+    let result = analysis::analyze(
+        &mut opened,
+        &labels_only,
+        &overrides,
+        &settings,
+        false,
+        &mut on_layer,
+    )
+    .map_err(|e| JsValue::from_str(&e.to_string()))?;
+    let report = Report::from_analysis(&result);
+    let out = serde_json::json!({
+        "report": report,
+        "reference": report::reference_shape(&result),
+        "charts": crate::plot::charts(&report),
+        "files": described,
+    });
+    Ok(out.to_string())
+}
