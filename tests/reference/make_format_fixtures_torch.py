@@ -5,7 +5,8 @@ first). Needs torch and numpy, e.g. in a venv: python3 -m venv /tmp/torchvenv &&
 
 dump.pt: {"hidden_states": tensor [layers, T, d], "input_ids", "seq_lens", "labels.preference"};
 dump_layers.pt: {"hidden_states": [tensor [T, d] per layer], "input_ids", "seq_lens"}, as
-`torch.save({"hidden_states": list(out.hidden_states), ...})` would write it.
+`torch.save({"hidden_states": list(out.hidden_states), ...})` would write it;
+dump_bf16.pt: the hidden states in bfloat16, with the ids.
 """
 
 import os
@@ -22,4 +23,6 @@ torch.save({"hidden_states": hs, **common, "labels.preference": torch.from_numpy
             "labels.pos": torch.from_numpy(z["labels/pos"]).long()}, os.path.join(OUT, "dump.pt"))
 torch.save({"hidden_states": [hs[l].clone() for l in range(hs.shape[0])], **common},
            os.path.join(OUT, "dump_layers.pt"))
-print("torch", torch.__version__, "wrote dump.pt, dump_layers.pt")
+# bfloat16, as models run in it: the states rounded to bf16 (numpy has no bf16 type).
+torch.save({"hidden_states": hs.to(torch.bfloat16), **common}, os.path.join(OUT, "dump_bf16.pt"))
+print("torch", torch.__version__, "wrote dump.pt, dump_layers.pt, dump_bf16.pt")
