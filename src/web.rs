@@ -197,3 +197,31 @@ pub fn analyze(
     });
     Ok(out.to_string())
 }
+
+/// One checkpoint as the page sends it: a label, its training step if the name gave one, and
+/// its layer-mean complexity and expressivity for one order.
+#[derive(Deserialize)]
+struct WebTrajectoryPoint {
+    label: String,
+    step: Option<u64>,
+    complexity: Option<f64>,
+    expressivity: Option<f64>,
+}
+
+/// The SVG of checkpoints on the information plane (`points`: an array of
+/// `{label, step, complexity, expressivity}`, in training order) for the order called `order_name`.
+#[wasm_bindgen]
+pub fn trajectory_chart(points: JsValue, order_name: &str) -> Result<String, JsValue> {
+    let points: Vec<WebTrajectoryPoint> = serde_wasm_bindgen::from_value(points)
+        .map_err(|e| JsValue::from_str(&format!("bad trajectory points: {e}")))?;
+    let points: Vec<crate::plot::TrajectoryPoint> = points
+        .into_iter()
+        .map(|p| crate::plot::TrajectoryPoint {
+            label: p.label,
+            step: p.step,
+            complexity: p.complexity.unwrap_or(f64::NAN),
+            expressivity: p.expressivity.unwrap_or(f64::NAN),
+        })
+        .collect();
+    Ok(crate::plot::trajectory(&points, order_name))
+}

@@ -67,8 +67,70 @@ function runDataset(files, settings) {
       worker.terminate();
       resolve({ files, error: `${label}: ${event.message || "the analysis stopped"}` });
     };
-    worker.postMessage({ id: label, files, settings });
+    worker.postMessage({ id: label, kind: "analyze", files, settings });
   });
+}
+
+// The training step in a checkpoint's name: step1000, step-1000, checkpoint-500, ckpt_20, iter300,
+// or else the last number in the name.
+function stepOf(name) {
+  const base = name.replace(/\.[^.]*$/, "");
+  const m = base.match(/(?:step|checkpoint|ckpt|iter|it|global_step|epoch)[-_]?(\d+)/i) || base.match(/(\d+)(?!.*\d)/);
+  return m ? Number(m[1]) : null;
+}
+
+// Checkpoints on the information plane: one point per dataset (the layer mean), per order,
+// ordered by step when every name has one, else in drop order.
+function trajectory(done) {
+  const points = done.map(({ files, result }) => ({
+    label: files.map((f) => f.name).join(" + "),
+    step: files.length === 1 ? stepOf(files[0].name) : null,
+    mean: result.report.mean,
+  }));
+  if (points.every((p) => p.step !== null)) points.sort((a, b) => a.step - b.step);
+  const orders = (points[0].mean.orders || []).map((o, k) => ({
+    name: o.name,
+    points: points.map((p) => ({
+      label: p.label,
+      step: p.step,
+      complexity: p.mean.orders[k] ? p.mean.orders[k].complexity : null,
+      expressivity: p.mean.orders[k] ? p.mean.orders[k].expressivity : null,
+    })),
+  }));
+  return new Promise((resolve) => {
+    const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
+    worker.onmessage = (event) => {
+      worker.terminate();
+      resolve(event.data.type === "result" ? JSON.parse(event.data.json) : []);
+    };
+    worker.postMessage({ id: "trajectory", kind: "trajectory", orders });
+  });
+}
+
+async function renderTrajectory(done) {
+  const comparable = done.filter((d) => d.result.report.settings.orders.length > 0);
+  if (comparable.length < 2) return;
+  const svgs = await trajectory(comparable);
+  const section = document.createElement("section");
+  section.className = "dataset trajectory";
+  section.setAttribute("aria-label", "Trajectory across checkpoints");
+  const h = document.createElement("h2");
+  h.textContent = "Trajectory across checkpoints";
+  const p = document.createElement("p");
+  p.className = "meta";
+  p.textContent = "One point per file: the mean over layers (embedding excluded) of complexity and expressivity, ordered by the step number in the file name (or by drop order).";
+  const box = document.createElement("div");
+  box.className = "charts";
+  for (const [name, svg] of svgs) {
+    const fig = document.createElement("figure");
+    fig.className = "chart";
+    fig.dataset.chart = `trajectory_${name}.svg`;
+    // The SVG is produced by our own wasm code, with every text escaped.
+    fig.innerHTML = svg;
+    box.append(fig);
+  }
+  section.append(h, p, box);
+  results.prepend(section);
 }
 
 // Runs tasks with at most one worker per core at a time, keeping their order.
@@ -106,6 +168,7 @@ async function analyzeFiles(fileList) {
   }
   const done = outcomes.filter((o) => !o.error);
   render(done);
+  await renderTrajectory(done);
   const secs = ((performance.now() - started) / 1000).toFixed(1);
   status.textContent = `${done.length} dataset${done.length === 1 ? "" : "s"} analysed in ${secs} s` +
     (outcomes.length > done.length ? `, ${outcomes.length - done.length} refused (see above)` : "");

@@ -136,6 +136,28 @@ test("per-layer files dropped together form one dataset", async () => {
   assertSameReport(fromPage, JSON.parse(execFileSync(cli, ["analyze", ...files], { encoding: "utf8" })), "per-layer files");
 });
 
+test("several checkpoints give their trajectory on the information plane, ordered by step", async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "infoplane-ckpt-"));
+  const late = path.join(dir, "run-step2000.npz");
+  const early = path.join(dir, "run-step100.npz");
+  writeFileSync(late, readFileSync(path.join(fixtures, "formats/dump.npz")));
+  writeFileSync(early, readFileSync(path.join(fixtures, "formats/dump_f16.npz")));
+  const page = await openPage("?bins=20&orders=1,2");
+  await page.setInputFiles("#files", [late, early]);
+  const traj = page.locator("section.trajectory");
+  await traj.waitFor({ timeout: 60000 });
+  assert.equal(await page.locator("section.dataset:not(.trajectory)").count(), 2);
+  assert.equal(await traj.locator("figure.chart svg").count(), 2);
+  const desc = await traj.locator("figure.chart svg desc").first().textContent();
+  assert.ok(desc.indexOf("run-step100.npz") < desc.indexOf("run-step2000.npz"), `not ordered by step: ${desc}`);
+  // The plotted point is each checkpoint's layer mean, as its own export says.
+  const section = page.locator("section.dataset", { hasText: "run-step2000.npz" }).last();
+  const report = await exportJson(page, section);
+  const title = await traj.locator("figure.chart svg title", { hasText: "run-step2000.npz" }).first().textContent();
+  assert.ok(title.includes(report.mean.orders[0].complexity.toFixed(4)), `${title} vs ${report.mean.orders[0].complexity}`);
+  await page.screenshot({ path: path.join(shots, "trajectory.png"), fullPage: true });
+});
+
 test("the main thread stays responsive during a large analysis", async () => {
   // 6 layers × 12 000 tokens × d = 768 float32 (221 MB), written here as one .npy per layer plus ids.
   const dir = mkdtempSync(path.join(tmpdir(), "infoplane-big-"));
