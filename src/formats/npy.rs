@@ -21,6 +21,10 @@ const MAX_HEADER_BYTES: usize = 1 << 20;
 /// Fortran-ordered arrays are transposed in memory; beyond this size they are refused instead.
 pub const MAX_FORTRAN_BYTES: usize = 1 << 30;
 
+/// Deepest bracket nesting accepted in a header: the dict, a record descr's list, its tuples and a
+/// sub-array shape.
+const MAX_HEADER_NESTING: usize = 4;
+
 /// What an `.npy` header says, checked against the bytes present.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Header {
@@ -86,6 +90,14 @@ pub fn read_header<R: Read>(
         .read_exact(&mut head[prefix..])
         .map_err(|_| err("truncated .npy header".into()))?;
     let text = String::from_utf8_lossy(&head[prefix..]).into_owned();
+    // npyz's literal parser backtracks exponentially on deeply nested brackets (found by fuzzing:
+    // a 151-byte header hung it). numpy writes a flat dict, and records are refused anyway, so
+    // anything nested deeper than a record descr is not a numpy header.
+    if nesting_depth(&text) > MAX_HEADER_NESTING {
+        return Err(err(
+            "header is not a numpy header dict (brackets nested too deeply)".into(),
+        ));
+    }
     let shape = parse_shape(&text).map_err(err)?;
     let len = checked_len(&shape).ok_or_else(|| err(format!("shape {shape:?} overflows")))?;
 
@@ -146,6 +158,25 @@ pub fn read_header<R: Read>(
         byte_order,
         data_offset,
     })
+}
+
+/// Deepest bracket nesting of the header text, ignoring brackets inside quotes.
+fn nesting_depth(text: &str) -> usize {
+    let (mut depth, mut max, mut quote) = (0usize, 0usize, None);
+    for c in text.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '(' | '[' | '{') => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            (None, ')' | ']' | '}') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
 }
 
 /// Extracts the `'shape': (...)` tuple from the header dict text, without trusting it.
@@ -461,6 +492,14 @@ mod tests {
         // Element (i, j, k) = (1, 2, 3) sits at (i·3 + j)·4 + k in C order and i + 2j + 6k in
         // Fortran order.
         assert_eq!(c[(3 + 2) * 4 + 3], 1 + 2 * 2 + 6 * 3);
+    }
+
+    #[test]
+    fn deeply_nested_headers_are_refused_before_parsing() {
+        assert_eq!(nesting_depth("{'descr': '<f4', 'shape': (3, 4), }"), 2);
+        assert_eq!(nesting_depth("{'descr': '((((', 'shape': (3,), }"), 2);
+        assert_eq!(nesting_depth("{(({{{{{{{{{{{{{{(4,), True"), 18);
+        assert!(nesting_depth("{(({{{{{{{{{{{{{{(4,), True") > MAX_HEADER_NESTING);
     }
 
     #[test]

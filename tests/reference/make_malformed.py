@@ -64,6 +64,13 @@ def main():
         for name in names:
             shutil.copy(os.path.join(ROOT, folder, name), os.path.join(OUT, f"{folder}_{name}"))
             n += 1
+    # Inputs that fuzzing found to hang or crash a reader (committed under tests/fixtures/fuzz/).
+    fuzz = os.path.join(ROOT, "fuzz")
+    for target in sorted(os.listdir(fuzz)) if os.path.isdir(fuzz) else []:
+        for name in sorted(os.listdir(os.path.join(fuzz, target))):
+            if name.startswith(("hang-", "crash-")):
+                shutil.copy(os.path.join(fuzz, target, name), os.path.join(OUT, f"fuzz_{target}_{name}"))
+                n += 1
     open(os.path.join(OUT, "empty.npz"), "wb").close()
     open(os.path.join(OUT, "random.bin"), "wb").write(os.urandom(0) + bytes(range(256)) * 4)
     print(f"wrote {n + 2} files to {OUT}")
