@@ -49,8 +49,9 @@ fn cursor(data: &[u8]) -> Cursor<Vec<u8>> {
 
 /// A cheap, stable number from the input, to vary chunk sizes between inputs.
 fn seed_of(data: &[u8]) -> usize {
-    data.iter()
-        .fold(data.len(), |h, &b| h.wrapping_mul(31).wrapping_add(usize::from(b)))
+    data.iter().fold(data.len(), |h, &b| {
+        h.wrapping_mul(31).wrapping_add(usize::from(b))
+    })
 }
 
 /// Streams `range` of `tensor` and checks the chunking promises. `stop_after` makes the sink
@@ -94,7 +95,10 @@ fn read_range(
             true
         }
         Err(StreamError::Sink(_)) => {
-            assert!(refused, "read_f64({tensor:?}) reported a sink error the sink never gave");
+            assert!(
+                refused,
+                "read_f64({tensor:?}) reported a sink error the sink never gave"
+            );
             false
         }
         Err(StreamError::Format(e)) => {
@@ -176,7 +180,10 @@ pub fn exercise(f: &mut dyn TensorFile, seed: usize) {
             !read_range(f, NO_SUCH, 0..0, 1, None),
             "read_f64 accepted an unknown tensor"
         );
-        assert!(f.read_i64(NO_SUCH).is_err(), "read_i64 accepted an unknown tensor");
+        assert!(
+            f.read_i64(NO_SUCH).is_err(),
+            "read_i64 accepted an unknown tensor"
+        );
         let _ = f.read_strings(NO_SUCH);
     }
 }
@@ -244,8 +251,7 @@ pub fn npz_members(data: &[u8]) {
 
 /// `safetensors`: the input is one `.safetensors` file.
 pub fn safetensors(data: &[u8]) {
-    if let Ok(mut f) = SafetensorsFile::open("fuzz.safetensors", cursor(data), data.len() as u64)
-    {
+    if let Ok(mut f) = SafetensorsFile::open("fuzz.safetensors", cursor(data), data.len() as u64) {
         exercise(&mut f, seed_of(data));
     }
 }
@@ -331,7 +337,11 @@ pub fn open_detect(data: &[u8]) {
         None => return,
     };
     let (first, second) = OPEN_NAMES[sel & 7];
-    let names: &[&str] = if sel & 8 != 0 { &[first, second] } else { &[first] };
+    let names: &[&str] = if sel & 8 != 0 {
+        &[first, second]
+    } else {
+        &[first]
+    };
     let d = 1 + (sel >> 4);
     let raw_shape = [body.len() / 4 / d, d];
     let mut files = Vec::new();
@@ -358,7 +368,10 @@ pub fn open_detect(data: &[u8]) {
 }
 
 /// Every target by name, for the regression test.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+/// A fuzz target: its name and the function run on each input.
+pub type Target = (&'static str, fn(&[u8]));
+
+pub const TARGETS: &[Target] = &[
     ("npy", npy),
     ("npz", npz),
     ("npz_members", npz_members),
