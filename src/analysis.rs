@@ -20,6 +20,10 @@ pub struct AnalysisSettings {
     pub orders: Vec<usize>,
     pub layers: Option<Vec<usize>>,
     pub sequences: Option<Range<usize>>,
+    /// Leave out the first position of each sequence (BOS / attention sink); only changes
+    /// anything for order-1-only analyses, whose positions otherwise start at 0.
+    #[serde(default)]
+    pub exclude_first: bool,
 }
 
 impl Default for AnalysisSettings {
@@ -29,6 +33,7 @@ impl Default for AnalysisSettings {
             orders: vec![1, 2, 3],
             layers: None,
             sequences: None,
+            exclude_first: false,
         }
     }
 }
@@ -222,7 +227,12 @@ pub fn analyze(
                     ))
                 })?,
             };
-            let plan = labels::plan(&text.tokens, sequences, &settings.orders)?;
+            let plan = labels::plan(
+                &text.tokens,
+                sequences,
+                &settings.orders,
+                settings.exclude_first,
+            )?;
             let rows: Vec<usize> = plan.positions.iter().map(|&p| text.token_rows[p]).collect();
             let summary = (
                 sequences.len(),
@@ -232,9 +242,14 @@ pub fn analyze(
             (plan.orders, plan.specs, rows, plan.labels, summary)
         }
         None => {
-            if settings.sequences.is_some() {
+            if settings.sequences.is_some() || settings.exclude_first {
+                let what = if settings.exclude_first {
+                    "excluding the first position"
+                } else {
+                    "--sequences"
+                };
                 return Err(AnalysisError::Settings(format!(
-                    "{source}: --sequences needs token ids, and the data has none"
+                    "{source}: {what} needs token ids to find sequences, and the data has none"
                 )));
             }
             let rows: Vec<usize> = (0..layout.rows_per_layer).collect();
@@ -313,6 +328,7 @@ pub fn analyze(
             orders,
             layers: Some(layers),
             sequences: settings.sequences.clone(),
+            exclude_first: settings.exclude_first,
         },
         input: InputSummary {
             files: names,
@@ -349,6 +365,9 @@ impl Analysis {
         };
         if self.settings.estimator != other.settings.estimator {
             return refuse("estimator settings (bins, seed, calibration)");
+        }
+        if self.settings.exclude_first != other.settings.exclude_first {
+            return refuse("first-position settings");
         }
         if self.settings.orders != other.settings.orders || self.specs != other.specs {
             return refuse("label sets (n-gram orders or named labels)");

@@ -1,6 +1,8 @@
 //! Input and output n-gram labels per position, built as the reference's `llm.py` builds them: for
 //! order k at position i the input label is the k-gram ending at i and the output label is the next
 //! k tokens; every order shares the positions [n−1, L−n) of each sequence, n the largest order.
+//! Optionally the first position of each sequence (a BOS token or attention sink, whose
+//! activations are often outsized) is left out; its token still counts as context.
 
 use std::ops::Range;
 
@@ -127,14 +129,17 @@ fn pack(tokens: &[u32]) -> LabelKey {
 }
 
 /// Builds positions and labels for `tokens` split into `sequences` (ranges into `tokens`; sequences
-/// never mix). Positions within a sequence of length L are [n−1, L−n), n the largest order.
+/// never mix). Positions within a sequence of length L are [n−1, L−n), n the largest order; with
+/// `exclude_first` they start at 1 at least, which only changes anything when n = 1.
 pub fn plan(
     tokens: &[u32],
     sequences: &[Range<usize>],
     orders: &[usize],
+    exclude_first: bool,
 ) -> Result<LabelPlan, LabelError> {
     let orders = normalise_orders(orders)?;
     let n = *orders.last().expect("orders is not empty");
+    let first = if exclude_first { (n - 1).max(1) } else { n - 1 };
     let specs = label_set_specs(&orders);
     let mut positions = Vec::new();
     let mut labels: Vec<Vec<LabelKey>> = vec![Vec::new(); specs.len()];
@@ -150,11 +155,11 @@ pub fn plan(
         }
         let ids = &tokens[seq.clone()];
         let len = ids.len();
-        if len < 2 * n {
+        if len < n + first + 1 {
             sequences_without_positions += 1;
             continue;
         }
-        for i in (n - 1)..(len - n) {
+        for i in first..(len - n) {
             positions.push(seq.start + i);
             for (spec, out) in specs.iter().zip(labels.iter_mut()) {
                 let k = spec.order;
@@ -185,7 +190,7 @@ mod tests {
     fn positions_and_labels_follow_the_reference_layout() {
         // One sequence of 7 tokens, orders 1 and 2: n = 2, positions 1..5.
         let tokens = [10, 11, 12, 13, 14, 15, 16];
-        let p = plan(&tokens, &[0..7], &[2, 1]).unwrap();
+        let p = plan(&tokens, &[0..7], &[2, 1], false).unwrap();
         assert_eq!(p.orders, vec![1, 2]);
         let names: Vec<_> = p.specs.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(
@@ -207,7 +212,7 @@ mod tests {
     #[test]
     fn sequences_never_mix_and_short_ones_are_counted() {
         let tokens = [1, 2, 3, 4, 5, 6, 7];
-        let p = plan(&tokens, &[0..3, 3..4, 4..7], &[1]).unwrap();
+        let p = plan(&tokens, &[0..3, 3..4, 4..7], &[1], false).unwrap();
         // n = 1: positions [0, L-1) of each sequence.
         assert_eq!(p.positions, vec![0, 1, 4, 5]);
         assert_eq!(p.labels[1], vec![2, 3, 6, 7]);
@@ -215,10 +220,29 @@ mod tests {
     }
 
     #[test]
+    fn excluding_the_first_position_drops_it_for_unigrams_only() {
+        let tokens = [1, 2, 3, 4, 5, 6, 7];
+        let p = plan(&tokens, &[0..3, 3..4, 4..7], &[1], true).unwrap();
+        // n = 1: positions [1, L-1) of each sequence; token 0 is still the context of nothing.
+        assert_eq!(p.positions, vec![1, 5]);
+        assert_eq!(p.labels[0], vec![2, 6]);
+        assert_eq!(p.labels[1], vec![3, 7]);
+        assert_eq!(p.sequences_without_positions, 1);
+        // A sequence of 2 tokens keeps position 0 only, so excluding it leaves nothing.
+        let p = plan(&[1, 2], &[0..2], &[1], true).unwrap();
+        assert!(p.positions.is_empty());
+        assert_eq!(p.sequences_without_positions, 1);
+        // n = 2 already starts at position 1, and bigram inputs still read token 0.
+        let with = plan(&tokens, &[0..7], &[1, 2], true).unwrap();
+        assert_eq!(with, plan(&tokens, &[0..7], &[1, 2], false).unwrap());
+        assert_eq!(with.labels[2][0], (1u128 << 32) | 2);
+    }
+
+    #[test]
     fn quadgrams_of_large_vocabularies_stay_distinct() {
         let big = u32::MAX;
         let tokens = [big, big - 1, 3, 4, 5, big, 7, 8, 9];
-        let p = plan(&tokens, &[0..9], &[4]).unwrap();
+        let p = plan(&tokens, &[0..9], &[4], false).unwrap();
         assert_eq!(p.positions, vec![3, 4]);
         assert_ne!(p.labels[0][0], p.labels[0][1]);
         let expected = (u128::from(big) << 96) | (u128::from(big - 1) << 64) | (3 << 32) | 4;
@@ -227,8 +251,8 @@ mod tests {
 
     #[test]
     fn bad_requests_are_refused() {
-        assert_eq!(plan(&[1], &[0..1], &[5]), Err(LabelError::Order(5)));
-        assert_eq!(plan(&[1], &[0..1], &[]), Err(LabelError::NoOrders));
-        assert!(plan(&[1], &[0..2], &[1]).is_err());
+        assert_eq!(plan(&[1], &[0..1], &[5], false), Err(LabelError::Order(5)));
+        assert_eq!(plan(&[1], &[0..1], &[], false), Err(LabelError::NoOrders));
+        assert!(plan(&[1], &[0..2], &[1], false).is_err());
     }
 }

@@ -139,6 +139,10 @@ struct AnalyzeArgs {
     /// Only these sequences, as START..END (end exclusive): one shard of the dump.
     #[arg(long)]
     sequences: Option<String>,
+    /// Leave out the first position of each sequence (a BOS token or attention sink); changes
+    /// anything only when order 1 is the largest order.
+    #[arg(long)]
+    exclude_first: bool,
     #[arg(long, value_enum, default_value_t = Format::Json)]
     format: Format,
     /// Also write the mergeable state of this analysis to this file.
@@ -286,6 +290,7 @@ fn run(cli: Cli) -> Result<(), String> {
                     .map(analysis::parse_layers)
                     .transpose()?,
                 sequences: a.sequences.as_deref().map(parse_range).transpose()?,
+                exclude_first: a.exclude_first,
             };
             let (mut files, labels_only) = open_all(&a.files, a.layout.raw_shape.as_deref())?;
             let result = analysis::analyze(

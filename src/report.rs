@@ -34,6 +34,8 @@ pub struct ReportSettings {
     pub temperature: Option<f64>,
     pub orders: Vec<usize>,
     pub layers: Vec<usize>,
+    /// Whether the first position of each sequence was left out.
+    pub exclude_first_position: bool,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -226,6 +228,7 @@ impl Report {
                 temperature: analysis.temperature(),
                 orders: analysis.settings.orders.clone(),
                 layers: analysis.layers.iter().map(|l| l.layer).collect(),
+                exclude_first_position: analysis.settings.exclude_first,
             },
             input: analysis.input.clone(),
             mean: MeanReport {

@@ -80,6 +80,7 @@ struct WebSettings {
     hidden: Option<String>,
     ids: Option<String>,
     labels: Vec<String>,
+    exclude_first: bool,
 }
 
 impl Default for WebSettings {
@@ -94,6 +95,7 @@ impl Default for WebSettings {
             hidden: None,
             ids: None,
             labels: Vec::new(),
+            exclude_first: false,
         }
     }
 }
@@ -135,6 +137,7 @@ pub fn analyze(
             .transpose()
             .map_err(|e| JsValue::from_str(&e))?,
         sequences: None,
+        exclude_first: s.exclude_first,
     };
     let overrides = LayoutOverrides {
         hidden: s.hidden.filter(|h| !h.is_empty()),

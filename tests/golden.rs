@@ -183,3 +183,58 @@ fn temperature_used_is_the_reference_temperature() {
         }
     }
 }
+
+/// `--exclude-first` against the reference accumulator fed positions [1, L-1) of each sequence
+/// (tests/reference/make_exclude_first.py): the reference itself has no such option.
+#[test]
+fn excluding_the_first_position_matches_the_reference_fed_without_it() {
+    let spec: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("golden/variants/exclude_first.json")).unwrap(),
+    )
+    .unwrap();
+    for (case, expected) in spec.as_object().unwrap() {
+        let npz = fixture(&format!("golden/{case}.npz"));
+        let run = |exclude: bool| {
+            let (bins, seed) = (expected["n_bins"].to_string(), expected["seed"].to_string());
+            let mut argv = vec![
+                "analyze",
+                npz.to_str().unwrap(),
+                "--format",
+                "reference",
+                "--orders",
+                "1",
+                "--bins",
+                &bins,
+                "--seed",
+                &seed,
+            ];
+            if exclude {
+                argv.push("--exclude-first");
+            }
+            stdout_json(&infoplane(&argv))
+        };
+        let ours = run(true);
+        let theirs = &expected["accumulator"];
+        let mut compared = 0;
+        for (l, t) in theirs["per_layer"].as_array().unwrap().iter().enumerate() {
+            for (k, v) in t.as_object().unwrap() {
+                close(
+                    &ours["per_layer"][l][k],
+                    v,
+                    &format!("{case}/layer {l}/{k}"),
+                );
+                compared += 1;
+            }
+        }
+        assert!(compared >= 10, "{case}: too few values compared");
+        // Without the option the first positions count, and the numbers move.
+        let with_first = run(false);
+        let moved = (with_first["mean"]["H(Z)"].as_f64().unwrap()
+            - theirs["mean"]["H(Z)"].as_f64().unwrap())
+        .abs();
+        assert!(
+            moved > 1e-6,
+            "{case}: excluding the first position changed nothing"
+        );
+    }
+}

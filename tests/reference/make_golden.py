@@ -124,7 +124,8 @@ def temperature(mode, m, d):
     return float(eps), None
 
 
-def run_reference(seqs, states, orders, V, m, seed, eps, batch):
+def run_reference(seqs, states, orders, V, m, seed, eps, batch, first=None):
+    """`first` overrides where each sequence's positions start (n-1 in the reference)."""
     n = max(orders)
     # The accumulator's constructor calls find_eps (and raises where find_eps cannot calibrate);
     # hand it the temperature of the mode under test instead. For find-eps that is find_eps itself.
@@ -137,7 +138,7 @@ def run_reference(seqs, states, orders, V, m, seed, eps, batch):
         slices = []
         for si in range(b0, min(b0 + size, len(seqs))):
             ids = seqs[si]
-            start, end = n - 1, len(ids) - n
+            start, end = n - 1 if first is None else first, len(ids) - n
             if end <= start:
                 continue
             slices.append((si, start, end))
