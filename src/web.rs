@@ -2,7 +2,9 @@
 //! in slices through `FileReaderSync` (never as one ArrayBuffer), and hands them to the same
 //! analysis, report and chart code the CLI uses, so the page shows the CLI's numbers.
 
+use std::cell::RefCell;
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
+use std::rc::Rc;
 
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
@@ -18,9 +20,44 @@ use crate::report::{self, Report};
 /// small enough to keep a multi-GB file far from memory.
 const SLICE_BYTES: usize = 4 << 20;
 
+/// Bytes read between two progress reports (besides one per finished layer).
+const REPORT_EVERY_BYTES: u64 = 16 << 20;
+
 #[wasm_bindgen(start)]
 fn start() {
     console_error_panic_hook::set_once();
+}
+
+/// What the page is told as the analysis goes: `progress(bytes_read, bytes_total, layers_done,
+/// layers_total)`, after every [`REPORT_EVERY_BYTES`] read and after every layer.
+struct Progress {
+    callback: js_sys::Function,
+    bytes_read: u64,
+    bytes_total: u64,
+    reported_at: u64,
+    layers_done: usize,
+    layers_total: usize,
+}
+
+impl Progress {
+    fn report(&mut self) {
+        self.reported_at = self.bytes_read;
+        let args = js_sys::Array::of4(
+            &JsValue::from(self.bytes_read as f64),
+            &JsValue::from(self.bytes_total as f64),
+            &JsValue::from(self.layers_done as u32),
+            &JsValue::from(self.layers_total as u32),
+        );
+        // A failing progress callback must not stop the analysis.
+        let _ = self.callback.apply(&JsValue::NULL, &args);
+    }
+
+    fn read(&mut self, n: u64) {
+        self.bytes_read += n;
+        if self.bytes_read - self.reported_at >= REPORT_EVERY_BYTES {
+            self.report();
+        }
+    }
 }
 
 /// A `File` as `Read + Seek`, reading slices synchronously (allowed in workers only).
@@ -29,6 +66,7 @@ struct FileSource {
     reader: web_sys::FileReaderSync,
     pos: u64,
     len: u64,
+    progress: Rc<RefCell<Progress>>,
 }
 
 impl Read for FileSource {
@@ -46,6 +84,7 @@ impl Read for FileSource {
         let got = view.length() as usize;
         view.copy_to(&mut buf[..got]);
         self.pos += got as u64;
+        self.progress.borrow_mut().read(got as u64);
         Ok(got)
     }
 }
@@ -101,7 +140,8 @@ impl Default for WebSettings {
 }
 
 /// Analyses `files` (an array of `File`, forming one dataset) with `settings` (an object; missing
-/// fields take the reference's defaults). `progress(done, total)` is called after each layer.
+/// fields take the reference's defaults). `progress(bytes_read, bytes_total, layers_done,
+/// layers_total)` is called as the files are read and after each layer.
 /// Returns JSON: `{"report": <the CLI's report>, "reference": <the reference's shape>,
 /// "charts": [[name, svg], ...], "files": [{"name", "format", "tensors": [...]}]}`; throws the
 /// one-line message on bad input.
@@ -145,11 +185,22 @@ pub fn analyze(
         labels: s.labels,
     };
     let reader = web_sys::FileReaderSync::new()?;
+    let files: Vec<web_sys::File> = files
+        .iter()
+        .map(|f| f.dyn_into())
+        .collect::<Result<_, _>>()?;
+    let progress = Rc::new(RefCell::new(Progress {
+        callback: progress.clone(),
+        bytes_read: 0,
+        bytes_total: files.iter().map(|f| f.size() as u64).sum(),
+        reported_at: 0,
+        layers_done: 0,
+        layers_total: 0,
+    }));
     let mut opened: Vec<Box<dyn TensorFile>> = Vec::new();
     let mut labels_only = Vec::new();
     let mut described = Vec::new();
-    for f in files.iter() {
-        let file: web_sys::File = f.dyn_into()?;
+    for file in files {
         let name = file.name();
         let len = file.size() as u64;
         let source = FileSource {
@@ -157,6 +208,7 @@ pub fn analyze(
             reader: reader.clone(),
             pos: 0,
             len,
+            progress: progress.clone(),
         };
         let o = open::open(
             &name,
@@ -176,11 +228,10 @@ pub fn analyze(
         labels_only.push(o.labels_only);
     }
     let mut on_layer = |done: usize, total: usize| {
-        let _ = progress.call2(
-            &JsValue::NULL,
-            &JsValue::from(done as u32),
-            &JsValue::from(total as u32),
-        );
+        let mut p = progress.borrow_mut();
+        p.layers_done = done;
+        p.layers_total = total;
+        p.report();
     };
     let result = analysis::analyze(
         &mut opened,

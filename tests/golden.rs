@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{fixture, infoplane, stderr, stdout_json};
+use common::{close_within, fixture, infoplane, stderr, stdout_json};
 use serde_json::Value;
 
 const TOLERANCE: f64 = 1e-6;
@@ -26,18 +26,7 @@ fn cases() -> Vec<String> {
 }
 
 fn close(ours: &Value, theirs: &Value, what: &str) -> f64 {
-    match (ours.as_f64(), theirs.as_f64()) {
-        (Some(a), Some(b)) => {
-            let diff = (a - b).abs();
-            assert!(
-                diff <= TOLERANCE,
-                "{what}: infoplane {a} vs reference {b} (diff {diff:e})"
-            );
-            diff
-        }
-        (None, None) => 0.0,
-        _ => panic!("{what}: infoplane {ours} vs reference {theirs}"),
-    }
+    close_within(ours, theirs, TOLERANCE, what)
 }
 
 fn mode_args(mode: &str, fixed: f64) -> Vec<String> {

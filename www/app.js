@@ -1,12 +1,20 @@
 // The page: collects files and settings, runs each dataset in its own Web Worker (one wasm
 // instance each), and shows tables, charts and exports. All numbers come from the wasm core.
+//
+// The single-file build (scripts/build_single.py) defines globalThis.INFOPLANE_INLINE =
+// {worker, wasm, sample}: the worker's source with the bindings, and the wasm and the sample as
+// base64, so the page needs no other file and works from file://.
 
 const $ = (sel) => document.querySelector(sel);
 const form = $("#settings");
 const status = $("#status");
 const errors = $("#errors");
 const results = $("#results");
-let running = [];
+const progressBox = $("#progress");
+const progressBar = $("#progress-bar");
+const progressText = $("#progress-text");
+const inline = globalThis.INFOPLANE_INLINE || null;
+const SAMPLE_NAME = "minilm_sample.npz";
 
 // ---- settings, mirrored in the URL so a view can be shared ----
 function readSettings() {
@@ -19,6 +27,7 @@ function readSettings() {
     eps: eps === "" || eps === null ? null : Number(eps),
     orders: f.getAll("order").map(Number),
     layers: (f.get("layers") || "").trim() || null,
+    exclude_first: f.get("exclude_first") === "on",
   };
 }
 
@@ -31,6 +40,7 @@ function settingsToUrl() {
   q.set("orders", s.orders.join(","));
   s.eps === null ? q.delete("eps") : q.set("eps", s.eps);
   s.layers === null ? q.delete("layers") : q.set("layers", s.layers);
+  s.exclude_first ? q.set("exclude_first", "1") : q.delete("exclude_first");
   history.replaceState(null, "", "?" + q.toString());
 }
 
@@ -41,33 +51,114 @@ function settingsFromUrl() {
   if (q.has("calibration")) form.calibration.value = q.get("calibration");
   if (q.has("eps")) form.eps.value = q.get("eps");
   if (q.has("layers")) form.layers.value = q.get("layers");
+  form.exclude_first.checked = q.get("exclude_first") === "1";
   if (q.has("orders")) {
     const on = new Set(q.get("orders").split(",").map(Number));
     for (const box of form.querySelectorAll("input[name=order]")) box.checked = on.has(Number(box.value));
   }
 }
 
-// ---- running datasets in workers ----
+function describeSettings(s) {
+  const cal = typeof s.calibration === "string" ? s.calibration : "fixed";
+  const eps = s.temperature === null ? "–" : Number(s.temperature).toPrecision(6);
+  return `m = ${s.n_bins}, seed ${s.seed}, ${cal} ε = ${eps}, orders ${s.orders.join(",") || "none"}, ` +
+    `layers ${s.layers.join(",")}${s.exclude_first_position ? ", first position excluded" : ""}`;
+}
+
+// ---- workers ----
+function base64Bytes(text) {
+  const raw = atob(text);
+  const bytes = new Uint8Array(raw.length);
+  for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
+  return bytes;
+}
+
+let workerUrl = null;
+let compiled = null;
+function newWorker() {
+  if (!inline) return new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
+  // Classic, not module: Chromium refuses blob: module workers on file:// pages.
+  workerUrl ??= URL.createObjectURL(new Blob([inline.worker], { type: "text/javascript" }));
+  return new Worker(workerUrl);
+}
+// The single-file build compiles its wasm once and hands the module to every worker.
+function wasmModule() {
+  if (!inline) return Promise.resolve(undefined);
+  compiled ??= WebAssembly.compile(base64Bytes(inline.wasm));
+  return compiled;
+}
+
+// One run of the page: its workers, and whether it was cancelled (a new drop cancels the last).
+let run = { workers: new Set(), cancelled: false };
+
+function cancelRun(why) {
+  run.cancelled = true;
+  for (const w of run.workers) w.cancel();
+  if (why) status.textContent = why;
+}
+
+// ---- progress: bytes read and layers done per dataset, and the time left ----
+const progress = new Map();
+
+function showProgress() {
+  if (!progress.size) {
+    progressBox.hidden = true;
+    return;
+  }
+  let read = 0, total = 0, fractionSum = 0, started = Infinity;
+  const lines = [];
+  for (const [label, p] of progress) {
+    read += p.bytes;
+    total += p.totalBytes;
+    started = Math.min(started, p.started);
+    // Bytes track the work when every layer is read; with a layer subset, layers do.
+    const f = p.layersTotal && p.layersTotal < p.layersInFile ? p.layersDone / p.layersTotal : p.totalBytes ? p.bytes / p.totalBytes : 0;
+    fractionSum += Math.min(1, f);
+    lines.push(`${label}: ${mb(p.bytes)} of ${mb(p.totalBytes)} read` + (p.layersTotal ? `, ${p.layersDone} of ${p.layersTotal} layers done` : ""));
+  }
+  const fraction = fractionSum / progress.size;
+  const elapsed = (performance.now() - started) / 1000;
+  const left = fraction > 0.02 && elapsed > 1 ? elapsed * (1 - fraction) / fraction : null;
+  progressBar.value = fraction;
+  progressText.textContent = lines.join("; ") + (left === null ? "" : `; about ${duration(left)} left`);
+  progressBox.hidden = false;
+}
+
+const mb = (bytes) => (bytes >= 1e9 ? `${(bytes / 1e9).toFixed(2)} GB` : `${(bytes / 1e6).toFixed(1)} MB`);
+const duration = (s) => (s < 90 ? `${Math.ceil(s)} s` : `${Math.round(s / 60)} min`);
+
 function runDataset(files, settings) {
   return new Promise((resolve) => {
-    const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
-    running.push(worker);
+    const worker = newWorker();
     const label = files.map((f) => f.name).join(" + ");
+    const totalBytes = files.reduce((n, f) => n + f.size, 0);
+    const entry = { bytes: 0, totalBytes, layersDone: 0, layersTotal: 0, layersInFile: 0, started: performance.now() };
+    const handle = {
+      cancel: () => finish({ files, cancelled: true }),
+    };
+    const finish = (outcome) => {
+      worker.terminate();
+      run.workers.delete(handle);
+      progress.delete(label);
+      showProgress();
+      resolve(outcome);
+    };
+    if (run.cancelled) return resolve({ files, cancelled: true });
+    run.workers.add(handle);
+    progress.set(label, entry);
+    showProgress();
     worker.onmessage = (event) => {
       const m = event.data;
       if (m.type === "progress") {
-        status.textContent = `${label}: layer ${m.done} of ${m.total} done`;
+        Object.assign(entry, { bytes: m.bytes, totalBytes: m.totalBytes, layersDone: m.layersDone, layersTotal: m.layersTotal });
+        entry.layersInFile = Math.max(entry.layersInFile, m.layersTotal);
+        showProgress();
         return;
       }
-      worker.terminate();
-      running = running.filter((w) => w !== worker);
-      resolve(m.type === "result" ? { files, result: JSON.parse(m.json) } : { files, error: m.message });
+      finish(m.type === "result" ? { files, settings, result: JSON.parse(m.json) } : { files, error: m.message });
     };
-    worker.onerror = (event) => {
-      worker.terminate();
-      resolve({ files, error: `${label}: ${event.message || "the analysis stopped"}` });
-    };
-    worker.postMessage({ id: label, kind: "analyze", files, settings });
+    worker.onerror = (event) => finish({ files, error: `${label}: ${event.message || "the analysis stopped"}` });
+    wasmModule().then((wasm) => worker.postMessage({ id: label, kind: "analyze", files, settings, wasm }));
   });
 }
 
@@ -81,10 +172,10 @@ function stepOf(name) {
 
 // Checkpoints on the information plane: one point per dataset (the layer mean), per order,
 // ordered by step when every name has one, else in drop order.
-function trajectory(done) {
+async function trajectory(done) {
   const points = done.map(({ files, result }) => ({
     label: files.map((f) => f.name).join(" + "),
-    step: files.length === 1 ? stepOf(files[0].name) : null,
+    step: files.length === 1 ? stepOf(files[0].path || files[0].name) : null,
     mean: result.report.mean,
   }));
   if (points.every((p) => p.step !== null)) points.sort((a, b) => a.step - b.step);
@@ -97,17 +188,19 @@ function trajectory(done) {
       expressivity: p.mean.orders[k] ? p.mean.orders[k].expressivity : null,
     })),
   }));
+  const wasm = await wasmModule();
   return new Promise((resolve) => {
-    const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
+    const worker = newWorker();
     worker.onmessage = (event) => {
       worker.terminate();
       resolve(event.data.type === "result" ? JSON.parse(event.data.json) : []);
     };
-    worker.postMessage({ id: "trajectory", kind: "trajectory", orders });
+    worker.postMessage({ id: "trajectory", kind: "trajectory", orders, wasm });
   });
 }
 
 async function renderTrajectory(done) {
+  results.querySelector("section.trajectory")?.remove();
   const comparable = done.filter((d) => d.result.report.settings.orders.length > 0);
   if (comparable.length < 2) return;
   const svgs = await trajectory(comparable);
@@ -118,17 +211,10 @@ async function renderTrajectory(done) {
   h.textContent = "Trajectory across checkpoints";
   const p = document.createElement("p");
   p.className = "meta";
-  p.textContent = "One point per file: the mean over layers (embedding excluded) of complexity and expressivity, ordered by the step number in the file name (or by drop order).";
+  p.textContent = "One point per file: the mean over layers (embedding excluded) of complexity and expressivity, ordered by the step number in the file name (or by drop order). Each checkpoint's own layers are in its section below.";
   const box = document.createElement("div");
   box.className = "charts";
-  for (const [name, svg] of svgs) {
-    const fig = document.createElement("figure");
-    fig.className = "chart";
-    fig.dataset.chart = `trajectory_${name}.svg`;
-    // The SVG is produced by our own wasm code, with every text escaped.
-    fig.innerHTML = svg;
-    box.append(fig);
-  }
+  for (const [name, svg] of svgs) box.append(figure(`trajectory_${name}.svg`, svg, "trajectory"));
   section.append(h, p, box);
   results.prepend(section);
 }
@@ -147,44 +233,111 @@ async function pool(tasks) {
   return out;
 }
 
+// What is on the page now, so one dataset can be re-run with other tensors.
+let shown = [];
+
 // Files dropped together are first tried as one dataset (per-layer files, ids beside them, a TSV
 // pair); if they do not form one (e.g. several checkpoints), each file is its own dataset.
 async function analyzeFiles(fileList) {
-  const files = [...fileList];
+  const files = [...fileList].filter((f) => !f.name.startsWith("."));
   if (!files.length) return;
+  cancelRun();
+  const thisRun = (run = { workers: new Set(), cancelled: false });
   settingsToUrl();
   errors.replaceChildren();
   const settings = readSettings();
   status.textContent = `Analysing ${files.length} file${files.length > 1 ? "s" : ""}…`;
   const started = performance.now();
   let outcomes = [await runDataset(files, settings)];
-  if (files.length > 1 && outcomes[0].error) {
+  if (files.length > 1 && outcomes[0].error && !thisRun.cancelled) {
     outcomes = await pool(files.map((f) => () => runDataset([f], settings)));
+  }
+  if (thisRun.cancelled) {
+    if (run === thisRun) status.textContent = "Cancelled; nothing was changed.";
+    return;
   }
   for (const o of outcomes.filter((o) => o.error)) {
     const p = document.createElement("p");
     p.textContent = o.error;
     errors.append(p);
   }
-  const done = outcomes.filter((o) => !o.error);
-  render(done);
-  await renderTrajectory(done);
+  shown = outcomes.filter((o) => o.result);
+  await renderAll();
   const secs = ((performance.now() - started) / 1000).toFixed(1);
-  status.textContent = `${done.length} dataset${done.length === 1 ? "" : "s"} analysed in ${secs} s` +
-    (outcomes.length > done.length ? `, ${outcomes.length - done.length} refused (see above)` : "");
+  status.textContent = `${shown.length} dataset${shown.length === 1 ? "" : "s"} analysed in ${secs} s` +
+    (outcomes.length > shown.length ? `, ${outcomes.length - shown.length} refused (see above)` : "");
+}
+
+// Re-runs one shown dataset with the tensors chosen in its "Detected" box.
+async function rerun(index, overrides) {
+  const old = shown[index];
+  cancelRun();
+  const thisRun = (run = { workers: new Set(), cancelled: false });
+  errors.replaceChildren();
+  status.textContent = `Analysing ${old.files.map((f) => f.name).join(" + ")} again…`;
+  const o = await runDataset(old.files, { ...old.settings, ...overrides });
+  if (thisRun.cancelled) return;
+  if (o.error) {
+    const p = document.createElement("p");
+    p.textContent = o.error;
+    errors.append(p);
+    status.textContent = "The new choice was refused; the results shown are unchanged.";
+    return;
+  }
+  shown[index] = o;
+  await renderAll();
+  status.textContent = "Analysed again with the chosen tensors.";
 }
 
 // ---- rendering ----
 const fmt = (v) => (v === null || v === undefined ? "–" : Number(v).toFixed(4));
 
-function download(name, text, type) {
+function download(name, data, type) {
   const a = document.createElement("a");
-  a.href = URL.createObjectURL(new Blob([text], { type }));
+  a.href = URL.createObjectURL(data instanceof Blob ? data : new Blob([data], { type }));
   a.download = name;
   document.body.append(a);
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+}
+
+// The chart drawn at twice its size into a canvas. A data: URL (not a blob:) keeps the canvas
+// untainted when the page is opened from file://.
+async function pngOf(svg) {
+  const img = new Image();
+  img.src = "data:image/svg+xml;charset=utf-8," + encodeURIComponent(svg);
+  await img.decode();
+  const scale = 2;
+  const canvas = document.createElement("canvas");
+  canvas.width = img.naturalWidth * scale;
+  canvas.height = img.naturalHeight * scale;
+  canvas.getContext("2d").drawImage(img, 0, 0, canvas.width, canvas.height);
+  return new Promise((resolve) => canvas.toBlob(resolve, "image/png"));
+}
+
+function button(text, onClick, label) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.textContent = text;
+  if (label) b.setAttribute("aria-label", label);
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+function figure(file, svg, base) {
+  const fig = document.createElement("figure");
+  fig.className = "chart";
+  fig.dataset.chart = file;
+  // The SVG is produced by our own wasm code from numbers, with every text escaped.
+  fig.innerHTML = svg;
+  const cap = document.createElement("figcaption");
+  cap.append(
+    button("SVG", () => download(`${base}.${file}`, svg, "image/svg+xml"), `Save ${file}`),
+    button("PNG", async () => download(`${base}.${file.replace(/\.svg$/, ".png")}`, await pngOf(svg)), `Save ${file.replace(/\.svg$/, ".png")}`),
+  );
+  fig.append(cap);
+  return fig;
 }
 
 function csv(report) {
@@ -195,7 +348,8 @@ function csv(report) {
   }
   const sets = report.layers.length ? report.layers[0].label_sets.map((s) => s.name) : [];
   for (const s of sets) head.push(`mi_${s}`, `regularity_${s}`);
-  const lines = [head.join(",")];
+  // The settings ride along as a comment line (pandas: read_csv(..., comment="#")).
+  const lines = [`# infoplane ${report.infoplane}: ${describeSettings(report.settings)}; files ${report.input.files.join(" + ")}`, head.join(",")];
   for (const l of report.layers) {
     const row = [l.layer, l.rows, l.rows_skipped, l.entropy];
     for (const o of l.orders) row.push(o.complexity, o.expressivity, o.optimality);
@@ -232,65 +386,169 @@ function table(report) {
   }
   const wrap = document.createElement("div");
   wrap.className = "table-wrap";
+  wrap.tabIndex = 0;
+  wrap.setAttribute("role", "region");
+  wrap.setAttribute("aria-label", "Per-layer table");
   wrap.append(t);
   return wrap;
 }
 
-function render(done) {
-  results.replaceChildren();
-  for (const { files, result } of done) {
-    const { report, charts } = result;
-    const name = files.map((f) => f.name).join(" + ");
-    const section = document.createElement("section");
-    section.className = "dataset";
-    section.setAttribute("aria-label", name);
-    const h = document.createElement("h2");
-    h.textContent = name;
-    const meta = document.createElement("p");
-    meta.className = "meta";
-    const s = report.settings;
-    meta.textContent = `${report.input.layout}. m = ${s.n_bins}, seed ${s.seed}, ${typeof s.calibration === "string" ? s.calibration : "fixed"} ε = ${s.temperature}; ${report.input.positions} positions per layer.`;
-    const actions = document.createElement("div");
-    actions.className = "actions";
-    const base = files[0].name.replace(/\.[^.]*$/, "");
-    const buttons = [
-      ["Export JSON", () => download(`${base}.infoplane.json`, JSON.stringify(report, null, 2) + "\n", "application/json")],
-      ["Export CSV", () => download(`${base}.infoplane.csv`, csv(report), "text/csv")],
-      ...charts.map(([file, svg]) => [`Save ${file}`, () => download(`${base}.${file}`, svg, "image/svg+xml")]),
-    ];
-    for (const [text, onClick] of buttons) {
-      const b = document.createElement("button");
-      b.type = "button";
-      b.textContent = text;
-      b.addEventListener("click", onClick);
-      actions.append(b);
+// The tensors found, and selects to choose the hidden states and the token ids by hand.
+function detected(index, { files, settings, result }) {
+  const box = document.createElement("details");
+  box.className = "detected";
+  const summary = document.createElement("summary");
+  const r = result.report;
+  summary.textContent = `Detected: ${r.input.layout}; ${r.input.layers_in_file} layers, d = ${r.input.d}, ` +
+    (r.input.sequences ? `${r.input.sequences} sequences, ${r.input.tokens} tokens, ` : "") + `${r.input.positions} positions per layer`;
+  const list = document.createElement("ul");
+  const floats = [], ints = [];
+  for (const f of result.files) {
+    for (const t of f.tensors) {
+      const li = document.createElement("li");
+      li.textContent = `${f.name} (${f.format}): ${t.name} ${t.dtype} [${t.shape.join(", ")}]`;
+      list.append(li);
+      (/^f|bf16/.test(t.dtype) ? floats : ints).push(t.name);
     }
-    const chartBox = document.createElement("div");
-    chartBox.className = "charts";
-    for (const [file, svg] of charts) {
-      const fig = document.createElement("figure");
-      fig.className = "chart";
-      fig.dataset.chart = file;
-      // The SVG is produced by our own wasm code from numbers, with every text escaped.
-      fig.innerHTML = svg;
-      chartBox.append(fig);
-    }
-    section.append(h, meta, actions, chartBox, table(report));
-    results.append(section);
   }
+  // Per-layer tensors (layer_3, hidden_states.3, blocks.3.hook_resid_post) offer their prefix too.
+  const prefixes = new Set();
+  for (const n of floats) {
+    const m = n.match(/^(.*?[._]?)\d+(\..*)?$/);
+    if (m && m[1] && !m[2]) prefixes.add(m[1].replace(/[._]$/, ""));
+  }
+  const select = (name, text, options, current) => {
+    const label = document.createElement("label");
+    label.textContent = text + " ";
+    const s = document.createElement("select");
+    s.name = name;
+    for (const [value, shownText] of options) s.add(new Option(shownText, value, false, value === current));
+    label.append(s);
+    return label;
+  };
+  const hidden = select("hidden", "Hidden states", [["", "as detected"], ...[...prefixes].map((p) => [p, `${p}.N (per layer)`]), ...floats.map((n) => [n, n])], settings.hidden || "");
+  const ids = select("ids", "Token ids", [["", "as detected"], ["none", "none (plain rows)"], ...ints.map((n) => [n, n])], settings.ids || "");
+  const controls = document.createElement("div");
+  controls.className = "overrides";
+  controls.append(hidden, ids);
+  controls.addEventListener("change", () => {
+    rerun(index, {
+      hidden: hidden.querySelector("select").value || null,
+      ids: ids.querySelector("select").value || null,
+    });
+  });
+  box.append(summary, list, controls);
+  return box;
+}
+
+async function renderAll() {
+  results.replaceChildren();
+  shown.forEach((o, i) => results.append(renderDataset(i, o)));
+  await renderTrajectory(shown);
+}
+
+function renderDataset(index, outcome) {
+  const { files, result } = outcome;
+  const { report, charts } = result;
+  const name = files.map((f) => f.name).join(" + ");
+  const section = document.createElement("section");
+  section.className = "dataset";
+  section.setAttribute("aria-label", name);
+  const h = document.createElement("h2");
+  h.textContent = name;
+  const meta = document.createElement("p");
+  meta.className = "meta";
+  meta.textContent = `Settings: ${describeSettings(report.settings)}.`;
+  const actions = document.createElement("div");
+  actions.className = "actions";
+  const base = files[0].name.replace(/\.[^.]*$/, "");
+  actions.append(
+    button("Export JSON", () => download(`${base}.infoplane.json`, JSON.stringify(report, null, 2) + "\n", "application/json")),
+    button("Export CSV", () => download(`${base}.infoplane.csv`, csv(report), "text/csv")),
+  );
+  const warn = rareLabelWarning(report);
+  const chartBox = document.createElement("div");
+  chartBox.className = "charts";
+  for (const [file, svg] of charts) chartBox.append(figure(file, svg, base));
+  section.append(h, meta, detected(index, outcome), actions, ...(warn ? [warn] : []), chartBox, table(report));
+  return section;
+}
+
+// method.md §7: with mostly unique labels the estimate nears its ceiling whatever the model does.
+function rareLabelWarning(report) {
+  const layer = report.layers[report.layers.length - 1];
+  if (!layer || !layer.rows) return null;
+  const rare = layer.orders.filter((o) => o.input.distinct_labels / layer.rows > 0.5 || o.output.distinct_labels / layer.rows > 0.5);
+  if (!rare.length) return null;
+  const p = document.createElement("p");
+  p.className = "warning";
+  p.textContent = `Rare labels: for ${rare.map((o) => o.name).join(", ")}, more than half of the ${layer.rows} positions have an n-gram of their own, so I(X;Z) and I(Y;Z) are biased upward there (towards H(Z)) and optimality towards 1. Compare them across models or checkpoints on the same text, not with 0.`;
+  return p;
 }
 
 // ---- input ----
+// Folders dropped on the page are walked (where the browser gives entries); each file keeps its
+// path so a checkpoint folder's name can give its step.
+async function droppedFiles(dataTransfer) {
+  const entries = [...(dataTransfer.items || [])].map((i) => i.webkitGetAsEntry && i.webkitGetAsEntry()).filter(Boolean);
+  if (!entries.length) return [...dataTransfer.files];
+  const out = [];
+  const walk = async (entry, prefix) => {
+    if (entry.isFile) {
+      const file = await new Promise((ok, bad) => entry.file(ok, bad));
+      if (prefix) Object.defineProperty(file, "path", { value: prefix + file.name });
+      out.push(file);
+    } else if (entry.isDirectory) {
+      const reader = entry.createReader();
+      for (;;) {
+        const batch = await new Promise((ok, bad) => reader.readEntries(ok, bad));
+        if (!batch.length) break;
+        for (const e of batch) await walk(e, `${prefix}${entry.name}/`);
+      }
+    }
+  };
+  for (const e of entries) await walk(e, "");
+  return out;
+}
+
+async function loadSample() {
+  status.textContent = "Loading the sample…";
+  let bytes;
+  try {
+    if (inline) {
+      bytes = base64Bytes(inline.sample);
+    } else {
+      const r = await fetch(new URL(`./sample/${SAMPLE_NAME}`, import.meta.url));
+      if (!r.ok) throw new Error(`HTTP ${r.status}`);
+      bytes = await r.arrayBuffer();
+    }
+  } catch (e) {
+    status.textContent = `The sample could not be loaded (${e.message}).`;
+    return;
+  }
+  await analyzeFiles([new File([bytes], SAMPLE_NAME)]);
+}
+
 $("#files").addEventListener("change", (e) => analyzeFiles(e.target.files));
+$("#folder").addEventListener("change", (e) => analyzeFiles([...e.target.files].map((f) => {
+  if (f.webkitRelativePath) Object.defineProperty(f, "path", { value: f.webkitRelativePath });
+  return f;
+})));
+$("#sample").addEventListener("click", loadSample);
+$("#cancel").addEventListener("click", () => cancelRun("Cancelled; nothing was changed."));
+document.addEventListener("keydown", (e) => {
+  if (e.key === "Escape" && run.workers.size) cancelRun("Cancelled; nothing was changed.");
+});
 document.addEventListener("dragover", (e) => {
   e.preventDefault();
   document.body.classList.add("dragging");
 });
 document.addEventListener("dragleave", () => document.body.classList.remove("dragging"));
-document.addEventListener("drop", (e) => {
+document.addEventListener("drop", async (e) => {
   e.preventDefault();
   document.body.classList.remove("dragging");
-  analyzeFiles(e.dataTransfer.files);
+  analyzeFiles(await droppedFiles(e.dataTransfer));
 });
 form.addEventListener("change", settingsToUrl);
 settingsFromUrl();
+if (new URLSearchParams(location.search).has("sample")) loadSample();

@@ -1,12 +1,15 @@
 // Runs the wasm core off the main thread, so the page never freezes: one dataset per "analyze"
-// message, or one trajectory chart per "trajectory" message.
+// message, or one trajectory chart per "trajectory" message. A message may carry the compiled
+// wasm module (the single-file build, which has no wasm file to fetch); otherwise the module is
+// fetched beside the bindings.
 import init, { analyze, trajectory_chart } from "./pkg/infoplane.js";
 
-const ready = init();
+let ready = null;
 
 self.onmessage = async (event) => {
-  const { id, kind } = event.data;
+  const { id, kind, wasm } = event.data;
   try {
+    ready ??= init(wasm ? { module_or_path: wasm } : undefined);
     await ready;
     if (kind === "trajectory") {
       const svgs = event.data.orders.map((o) => [o.name, trajectory_chart(o.points, o.name)]);
@@ -14,10 +17,10 @@ self.onmessage = async (event) => {
       return;
     }
     const { files, settings } = event.data;
-    const json = analyze(files, settings, (done, total) =>
-      self.postMessage({ id, type: "progress", done, total }));
+    const json = analyze(files, settings, (bytes, totalBytes, layersDone, layersTotal) =>
+      self.postMessage({ id, type: "progress", bytes, totalBytes, layersDone, layersTotal }));
     self.postMessage({ id, type: "result", json });
   } catch (error) {
-    self.postMessage({ id, type: "error", message: String(error && error.message || error) });
+    self.postMessage({ id, type: "error", message: String((error && error.message) || error) });
   }
 };

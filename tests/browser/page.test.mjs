@@ -1,15 +1,17 @@
-// End-to-end tests of index.html in Debian's Chromium (playwright-core), the page served on
-// 127.0.0.1 by python's http.server: drop fixture files, compare the exported JSON with the CLI's
-// output for the same file, bad files, several files, responsiveness, and no console errors.
+// End-to-end tests of the page in Debian's Chromium (playwright-core), served on 127.0.0.1 by the
+// README's run command (scripts/run.sh), and of the single-file build opened from file://: drop
+// fixture files, compare the exported JSON with the CLI's output for the same file, the sample, bad
+// files, several files, settings, overrides, PNG export, progress, cancel, responsiveness, and no
+// console errors.
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import net from "node:net";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { chromium } from "playwright-core";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -34,9 +36,10 @@ async function freePort() {
 
 before(async () => {
   const port = await freePort();
-  server = spawn("python3", ["-m", "http.server", String(port), "--bind", "127.0.0.1"], { cwd: root, stdio: "ignore" });
+  // The page as the README's run command serves it (it builds first; the build is cached by now).
+  server = spawn("bash", ["scripts/run.sh"], { cwd: root, stdio: "ignore", env: { ...process.env, PORT: String(port), DISPLAY: "" } });
   url = `http://127.0.0.1:${port}/index.html`;
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < 6000; i++) {
     try {
       const r = await fetch(url);
       if (r.ok) break;
@@ -56,16 +59,19 @@ after(async () => {
   assert.deepEqual(consoleErrors, [], "the page logged errors");
 });
 
-async function openPage(query = "") {
+async function openPage(query = "", pageUrl = url) {
   const context = await browser.newContext({ acceptDownloads: true });
   const page = await context.newPage();
   page.on("console", (m) => { if (m.type() === "error") consoleErrors.push(m.text()); });
   page.on("pageerror", (e) => consoleErrors.push(String(e)));
-  // The page must work offline: every request goes to our own server.
-  page.on("request", (r) => assert.ok(r.url().startsWith(url.replace(/index\.html$/, "")) || r.url().startsWith("blob:") || r.url().startsWith("data:"), `request outside the page: ${r.url()}`));
-  await page.goto(url + query);
+  // The page must work offline: every request goes to its own files.
+  const own = pageUrl.replace(/[^/]*$/, "");
+  page.on("request", (r) => assert.ok(r.url().startsWith(own) || r.url().startsWith("blob:") || r.url().startsWith("data:"), `request outside the page: ${r.url()}`));
+  await page.goto(pageUrl + query);
   return page;
 }
+
+const singleFile = path.join(root, "dist/infoplane.html");
 
 function cliReport(file, args = []) {
   return JSON.parse(execFileSync(cli, ["analyze", file, ...args], { encoding: "utf8" }));
@@ -159,27 +165,7 @@ test("several checkpoints give their trajectory on the information plane, ordere
 });
 
 test("the main thread stays responsive during a large analysis", async () => {
-  // 6 layers × 12 000 tokens × d = 768 float32 (221 MB), written here as one .npy per layer plus ids.
-  const dir = mkdtempSync(path.join(tmpdir(), "infoplane-big-"));
-  const layers = 6, T = 12000, d = 768;
-  const files = [];
-  for (let l = 0; l < layers; l++) {
-    const header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${T}, ${d}), }`;
-    const padded = header.padEnd(118, " ") + "\n";
-    const data = new Float32Array(T * d);
-    let x = 12345 + l;
-    for (let i = 0; i < data.length; i++) { x = (x * 1103515245 + 12345) % 2147483648; data[i] = x / 2147483648 - 0.5; }
-    const buf = Buffer.concat([Buffer.from("\x93NUMPY\x01\x00", "latin1"), Buffer.from([padded.length, 0]), Buffer.from(padded), Buffer.from(data.buffer)]);
-    const f = path.join(dir, `layer_${l}.npy`);
-    writeFileSync(f, buf);
-    files.push(f);
-  }
-  const ids = new BigInt64Array(T).map((_, i) => BigInt((i * 7919) % 5000));
-  const idsHeader = `{'descr': '<i8', 'fortran_order': False, 'shape': (${T},), }`.padEnd(118, " ") + "\n";
-  const idsFile = path.join(dir, "input_ids.npy");
-  writeFileSync(idsFile, Buffer.concat([Buffer.from("\x93NUMPY\x01\x00", "latin1"), Buffer.from([idsHeader.length, 0]), Buffer.from(idsHeader), Buffer.from(ids.buffer)]));
-  files.push(idsFile);
-
+  const files = bigDump();
   const page = await openPage();
   await page.setInputFiles("#files", files);
   // While the workers compute, timers on the main thread must still fire on time.
@@ -197,4 +183,107 @@ test("the main thread stays responsive during a large analysis", async () => {
   await page.locator("section.dataset").waitFor({ timeout: 300000 });
   const status = await page.locator("#status").innerText();
   assert.match(status, /1 dataset analysed/);
+});
+
+// 6 layers × 12 000 tokens × d = 768 float32 (221 MB), written once as one .npy per layer plus ids.
+let bigFiles = null;
+function bigDump() {
+  if (bigFiles) return bigFiles;
+  const dir = mkdtempSync(path.join(tmpdir(), "infoplane-big-"));
+  const layers = 6, T = 12000, d = 768;
+  const npy = (descr, shape, data) => {
+    const header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(", ")},), }`.padEnd(118, " ") + "\n";
+    return Buffer.concat([Buffer.from("\x93NUMPY\x01\x00", "latin1"), Buffer.from([header.length, 0]), Buffer.from(header), Buffer.from(data.buffer)]);
+  };
+  bigFiles = [];
+  for (let l = 0; l < layers; l++) {
+    const data = new Float32Array(T * d);
+    let x = 12345 + l;
+    for (let i = 0; i < data.length; i++) { x = (x * 1103515245 + 12345) % 2147483648; data[i] = x / 2147483648 - 0.5; }
+    const f = path.join(dir, `layer_${l}.npy`);
+    writeFileSync(f, npy("<f4", [T, d], data));
+    bigFiles.push(f);
+  }
+  const idsFile = path.join(dir, "input_ids.npy");
+  writeFileSync(idsFile, npy("<i8", [T], new BigInt64Array(T).map((_, i) => BigInt((i * 7919) % 5000))));
+  bigFiles.push(idsFile);
+  return bigFiles;
+}
+
+test("the run command's page shows the built-in sample (?sample), with the CLI's numbers", async () => {
+  const page = await openPage("?sample");
+  const section = page.locator("section.dataset", { hasText: "minilm_sample.npz" });
+  await section.waitFor({ timeout: 60000 });
+  assertSameReport(await exportJson(page, section), cliReport(path.join(root, "www/sample/minilm_sample.npz")), "sample");
+  // Most trigrams of a 560-token sample are unique: the page says what that does to the estimate.
+  assert.match(await section.locator(".warning").innerText(), /Rare labels: .*trigram/);
+  await page.screenshot({ path: path.join(shots, "sample.png"), fullPage: true });
+});
+
+test("the single-file build works from file://: a dropped file, the sample, PNG export", async () => {
+  assert.ok(existsSync(singleFile), "dist/infoplane.html is missing: run scripts/build_web.sh");
+  const page = await openPage("", pathToFileURL(singleFile).href);
+  const file = path.join(fixtures, "golden/d8_bins100_seed1.npz");
+  await page.setInputFiles("#files", file);
+  let section = page.locator("section.dataset", { hasText: "d8_bins100_seed1.npz" });
+  await section.waitFor({ timeout: 60000 });
+  assertSameReport(await exportJson(page, section), cliReport(file), "single file, dropped dump");
+  await page.getByRole("button", { name: "Try the sample" }).click();
+  section = page.locator("section.dataset", { hasText: "minilm_sample.npz" });
+  await section.waitFor({ timeout: 60000 });
+  assertSameReport(await exportJson(page, section), cliReport(path.join(root, "www/sample/minilm_sample.npz")), "single file, sample");
+  // PNG export: a real PNG at twice the chart's size.
+  const fig = section.locator("figure.chart").first();
+  const width = Number(await fig.locator("svg").getAttribute("width"));
+  const [download] = await Promise.all([page.waitForEvent("download"), fig.getByRole("button", { name: /\.png$/ }).click()]);
+  const png = readFileSync(await download.path());
+  assert.equal(png.subarray(1, 4).toString("latin1"), "PNG");
+  assert.equal(png.readUInt32BE(16), 2 * width, "PNG width");
+  await page.screenshot({ path: path.join(shots, "single_file.png"), fullPage: true });
+});
+
+test("excluding the first position and choosing the ids by hand give the CLI's numbers", async () => {
+  const file = path.join(fixtures, "golden/d3_bins10_seed0.npz");
+  const page = await openPage("?orders=1&exclude_first=1");
+  assert.equal(await page.locator("input[name=exclude_first]").isChecked(), true);
+  await page.setInputFiles("#files", file);
+  const section = page.locator("section.dataset");
+  await section.waitFor({ timeout: 60000 });
+  const excluded = await exportJson(page, section);
+  assert.equal(excluded.settings.exclude_first_position, true);
+  assertSameReport(excluded, cliReport(file, ["--orders", "1", "--exclude-first"]), "exclude first");
+  // Override the detected token ids: plain rows, as the CLI's `--ids none`.
+  const plain = await openPage("?orders=1");
+  await plain.setInputFiles("#files", file);
+  const again = plain.locator("section.dataset");
+  await again.waitFor({ timeout: 60000 });
+  await again.locator("details.detected summary").click();
+  await again.locator("select[name=ids]").selectOption("none");
+  await plain.locator("#status", { hasText: "Analysed again" }).waitFor({ timeout: 60000 });
+  const rows = await exportJson(plain, plain.locator("section.dataset"));
+  assert.equal(rows.input.sequences, 0);
+  assertSameReport(rows, cliReport(file, ["--orders", "1", "--ids", "none"]), "ids overridden");
+});
+
+test("a large analysis shows progress and can be cancelled, and clicks are handled within 100 ms", async () => {
+  const page = await openPage();
+  await page.evaluate(() => {
+    window.clickDelays = [];
+    document.addEventListener("click", (e) => window.clickDelays.push(performance.now() - e.timeStamp), true);
+  });
+  await page.setInputFiles("#files", bigDump());
+  await page.locator("#progress-text", { hasText: "MB of" }).waitFor({ timeout: 60000 });
+  for (let i = 0; i < 5; i++) {
+    await page.locator("#settings-box summary").click();
+    await page.waitForTimeout(200);
+  }
+  const delays = await page.evaluate(() => window.clickDelays);
+  assert.equal(delays.length, 5);
+  assert.ok(Math.max(...delays) < 100, `a click waited ${Math.max(...delays)} ms`);
+  const text = await page.locator("#progress-text").innerText();
+  assert.match(text, /layer_0\.npy \+ .*: [\d.]+ MB of 221\.\d MB read/);
+  await page.getByRole("button", { name: "Cancel" }).click();
+  await page.locator("#status", { hasText: "Cancelled" }).waitFor({ timeout: 5000 });
+  assert.equal(await page.locator("#progress").isHidden(), true);
+  assert.equal(await page.locator("section.dataset").count(), 0);
 });

@@ -105,3 +105,70 @@ pub fn flat_dump(
         ),
     ]
 }
+
+/// `|ours - theirs| <= tolerance` for two JSON numbers (both null, e.g. a NaN ratio, also
+/// matches); returns the difference.
+pub fn close_within(
+    ours: &serde_json::Value,
+    theirs: &serde_json::Value,
+    tolerance: f64,
+    what: &str,
+) -> f64 {
+    match (ours.as_f64(), theirs.as_f64()) {
+        (Some(a), Some(b)) => {
+            let diff = (a - b).abs();
+            assert!(
+                diff <= tolerance,
+                "{what}: infoplane {a} vs reference {b} (diff {diff:e})"
+            );
+            diff
+        }
+        (None, None) => 0.0,
+        _ => panic!("{what}: infoplane {ours} vs reference {theirs}"),
+    }
+}
+
+/// Compares infoplane's `--format reference` output with the reference package's
+/// `{"per_layer": [...], "mean": {...}}`: same layers, same keys in each layer, every value within
+/// `tolerance`. Returns (values compared, largest difference).
+pub fn compare_reference_shape(
+    ours: &serde_json::Value,
+    theirs: &serde_json::Value,
+    tolerance: f64,
+    what: &str,
+) -> (usize, f64) {
+    let (mut compared, mut worst) = (0usize, 0.0f64);
+    let their_layers = theirs["per_layer"].as_array().expect("reference per_layer");
+    let our_layers = ours["per_layer"].as_array().expect("infoplane per_layer");
+    assert_eq!(our_layers.len(), their_layers.len(), "{what}: layer count");
+    for (l, (o, t)) in our_layers.iter().zip(their_layers).enumerate() {
+        let t = t.as_object().expect("reference layer is an object");
+        assert_eq!(
+            o.as_object()
+                .expect("infoplane layer is an object")
+                .keys()
+                .collect::<Vec<_>>(),
+            t.keys().collect::<Vec<_>>(),
+            "{what}: keys of layer {l}"
+        );
+        for (k, v) in t {
+            worst = worst.max(close_within(
+                &o[k],
+                v,
+                tolerance,
+                &format!("{what}/layer {l}/{k}"),
+            ));
+            compared += 1;
+        }
+    }
+    for (k, v) in theirs["mean"].as_object().expect("reference mean") {
+        worst = worst.max(close_within(
+            &ours["mean"][k],
+            v,
+            tolerance,
+            &format!("{what}/mean/{k}"),
+        ));
+        compared += 1;
+    }
+    (compared, worst)
+}

@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""Writes dist/infoplane.html: the page as one self-contained file (styles, scripts, the wasm core
+and the built-in sample inlined) that works opened from disk (file://) or sent by mail.
+
+Run by scripts/build_web.sh after www/pkg is built. The worker cannot be a separate file (a page
+opened from file:// may not start workers from files), and Chromium refuses blob: *module* workers
+there too, so its source, the wasm-bindgen bindings followed by www/worker.js with their module
+syntax taken out, becomes a classic blob: worker; the wasm is compiled once by the page and handed
+to each worker. www/app.js reads all three from globalThis.INFOPLANE_INLINE.
+"""
+
+import base64
+import json
+import os
+import re
+import sys
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+OUT = os.path.join(ROOT, "dist", "infoplane.html")
+SAMPLE = os.path.join(ROOT, "www", "sample", "minilm_sample.npz")
+IMPORT_LINE = 'import init, { analyze, trajectory_chart } from "./pkg/infoplane.js";'
+
+
+def read(rel, mode="r"):
+    with open(os.path.join(ROOT, rel), mode) as f:
+        return f.read()
+
+
+def replace_once(text, old, new, what):
+    if text.count(old) != 1:
+        sys.exit(f"build_single: expected exactly one {what} in the source, found {text.count(old)}")
+    return text.replace(old, new)
+
+
+def script_safe(js):
+    """JS text that cannot end the <script> element it sits in."""
+    return js.replace("</script", "<\\/script").replace("<!--", "<\\!--")
+
+
+def main():
+    html = read("index.html")
+    bindings = read("www/pkg/infoplane.js")
+    if "async function __wbg_init(" not in bindings:
+        sys.exit("build_single: the wasm-bindgen bindings no longer define __wbg_init")
+    # Module syntax out, for a classic worker: `export` keywords, the export list, and the one
+    # import.meta.url (the default wasm location, unused: the page passes the compiled module).
+    classic = re.sub(r"^export (function|class|const|let) ", r"\1 ", bindings, flags=re.M)
+    classic = replace_once(classic, "export { initSync, __wbg_init as default };", "", "export list")
+    classic = replace_once(classic, "import.meta.url", "self.location.href", "import.meta.url")
+    if re.search(r"^\s*(export|import)\b", classic, flags=re.M):
+        sys.exit("build_single: the bindings have module syntax this script does not remove")
+    worker = replace_once(read("www/worker.js"), IMPORT_LINE, "const init = __wbg_init;", "worker import")
+    inline = {
+        "worker": classic + "\n" + worker,
+        "wasm": base64.b64encode(read("www/pkg/infoplane_bg.wasm", "rb")).decode("ascii"),
+        "sample": base64.b64encode(read(os.path.relpath(SAMPLE, ROOT), "rb")).decode("ascii"),
+    }
+    app = read("www/app.js")
+    if "</script" in app.lower():
+        sys.exit("build_single: www/app.js contains </script")
+    html = replace_once(html, '<link rel="stylesheet" href="www/style.css">',
+                        "<style>\n" + read("www/style.css") + "</style>", "stylesheet link")
+    html = replace_once(
+        html, '<script type="module" src="www/app.js"></script>',
+        "<script>globalThis.INFOPLANE_INLINE = " + script_safe(json.dumps(inline)) + ";</script>\n"
+        + '<script type="module">\n' + app + "</script>", "app script")
+    if 'src="www/' in html or 'href="www/' in html:
+        sys.exit("build_single: index.html refers to another file under www/")
+    os.makedirs(os.path.dirname(OUT), exist_ok=True)
+    with open(OUT, "w") as f:
+        f.write(html)
+    print(f"built dist/infoplane.html ({os.path.getsize(OUT) // 1024} KiB, works from file://)")
+
+
+if __name__ == "__main__":
+    main()
