@@ -6,7 +6,10 @@ Writes a ~4.3 GB uncompressed npz (13 layers x 40 000 tokens x d = 2048, float32
 (zipfile streams the member), then runs the release CLI under /usr/bin/time -v and prints the
 peak resident memory and the throughput as a markdown table row. Needs numpy and ~4.5 GB of disk.
 
-    cargo build --release && python3 benches/large_dump.py [--keep] [--dir DIR]
+    cargo build --release && python3 benches/large_dump.py [--keep] [--dir DIR] [--tokens T]
+
+`--write-only` writes the dump (to --dir) and stops: benches/browser_large_dump.mjs uses it for the
+page's run, with `--tokens 19000` for a 2 GB file.
 """
 
 import argparse
@@ -25,7 +28,7 @@ from numpy.lib import format as npformat
 LAYERS, T, D, VOCAB, SEQ = 13, 40_000, 2048, 50_000, 512
 
 
-def write_dump(path):
+def write_dump(path, T=T):
     rng = np.random.default_rng(7)
     ids = rng.zipf(1.3, size=T) % VOCAB
     lens = np.full(T // SEQ, SEQ)
@@ -51,6 +54,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dir", default=None)
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--tokens", type=int, default=T, help="tokens per layer (40 000: 4.26 GB)")
+    ap.add_argument("--write-only", action="store_true")
     ap.add_argument("--binary", default=os.path.join(os.environ.get("CARGO_TARGET_DIR", "target"), "release", "infoplane"))
     args = ap.parse_args()
     work = args.dir or tempfile.mkdtemp(prefix="infoplane-large-")
@@ -59,8 +64,11 @@ def main():
     try:
         if not os.path.exists(path):
             t0 = time.time()
-            write_dump(path)
+            write_dump(path, args.tokens)
             print(f"wrote {path} in {time.time() - t0:.1f} s", file=sys.stderr)
+        if args.write_only:
+            print(path)
+            return
         size = os.path.getsize(path)
         cmd = ["/usr/bin/time", "-v", args.binary, "analyze", path, "--orders", "1,2,3"]
         t0 = time.time()
@@ -71,10 +79,10 @@ def main():
         rss_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", run.stderr).group(1))
         print("| file | size | layers x tokens x d | wall time | throughput | peak RSS |")
         print("|---|---|---|---|---|---|")
-        print(f"| stored npz, float32 | {size / 1e9:.2f} GB | {LAYERS} x {T} x {D} | {wall:.1f} s | "
+        print(f"| stored npz, float32 | {size / 1e9:.2f} GB | {LAYERS} x {args.tokens} x {D} | {wall:.1f} s | "
               f"{size / 1e9 / wall:.3f} GB/s | {rss_kb / 1024:.0f} MiB |")
     finally:
-        if not args.keep and not args.dir:
+        if not args.keep and not args.dir and not args.write_only:
             shutil.rmtree(work, ignore_errors=True)
 
 

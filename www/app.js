@@ -127,10 +127,11 @@ function showProgress() {
 const mb = (bytes) => (bytes >= 1e9 ? `${(bytes / 1e9).toFixed(2)} GB` : `${(bytes / 1e6).toFixed(1)} MB`);
 const duration = (s) => (s < 90 ? `${Math.ceil(s)} s` : `${Math.round(s / 60)} min`);
 
-function runDataset(files, settings) {
+// `folder`: the checkpoint folder the files came from, which names the dataset.
+function runDataset(files, settings, folder = "") {
   return new Promise((resolve) => {
     const worker = newWorker();
-    const label = files.map((f) => f.name).join(" + ");
+    const label = folder ? `${folder}/` : files.map((f) => f.name).join(" + ");
     const totalBytes = files.reduce((n, f) => n + f.size, 0);
     const entry = { bytes: 0, totalBytes, layersDone: 0, layersTotal: 0, layersInFile: 0, started: performance.now() };
     const handle = {
@@ -155,7 +156,8 @@ function runDataset(files, settings) {
         showProgress();
         return;
       }
-      finish(m.type === "result" ? { files, settings, result: JSON.parse(m.json) } : { files, error: m.message });
+      if (m.wasmMemory) document.body.dataset.wasmMemory = m.wasmMemory;
+      finish(m.type === "result" ? { files, folder, settings, result: JSON.parse(m.json) } : { files, error: folder ? `${folder}/: ${m.message}` : m.message });
     };
     worker.onerror = (event) => finish({ files, error: `${label}: ${event.message || "the analysis stopped"}` });
     wasmModule().then((wasm) => worker.postMessage({ id: label, kind: "analyze", files, settings, wasm }));
@@ -173,10 +175,11 @@ function stepOf(name) {
 // Checkpoints on the information plane: one point per dataset (the layer mean), per order,
 // ordered by step when every name has one, else in drop order.
 async function trajectory(done) {
-  const points = done.map(({ files, result }) => ({
-    label: files.map((f) => f.name).join(" + "),
-    step: files.length === 1 ? stepOf(files[0].path || files[0].name) : null,
-    mean: result.report.mean,
+  const points = done.map((o) => ({
+    label: datasetName(o),
+    step: o.folder ? stepOf(o.folder) : o.files.length === 1 ? stepOf(o.files[0].path || o.files[0].name) : null,
+    mean: o.result.report.mean,
+    index: shown.indexOf(o),
   }));
   if (points.every((p) => p.step !== null)) points.sort((a, b) => a.step - b.step);
   const orders = (points[0].mean.orders || []).map((o, k) => ({
@@ -193,17 +196,50 @@ async function trajectory(done) {
     const worker = newWorker();
     worker.onmessage = (event) => {
       worker.terminate();
-      resolve(event.data.type === "result" ? JSON.parse(event.data.json) : []);
+      resolve({ svgs: event.data.type === "result" ? JSON.parse(event.data.json) : [], points });
     };
     worker.postMessage({ id: "trajectory", kind: "trajectory", orders, wasm });
   });
+}
+
+// The trajectory's numbers as text; each checkpoint links to its own per-layer section.
+function trajectoryTable(points) {
+  const t = document.createElement("table");
+  const cap = document.createElement("caption");
+  cap.textContent = "Checkpoints (layer means, efficiency units)";
+  t.append(cap);
+  const orders = points[0].mean.orders.map((o) => o.name);
+  const tr = t.createTHead().insertRow();
+  for (const h of ["checkpoint", "step", ...orders.flatMap((o) => [`I(in ${o})`, `I(out ${o})`])]) {
+    const th = document.createElement("th");
+    th.scope = "col";
+    th.textContent = h;
+    tr.append(th);
+  }
+  const body = t.createTBody();
+  for (const p of points) {
+    const r = body.insertRow();
+    const a = document.createElement("a");
+    a.href = `#dataset-${p.index}`;
+    a.textContent = p.label;
+    r.insertCell().append(a);
+    r.insertCell().textContent = p.step === null ? "–" : p.step;
+    for (const o of p.mean.orders) {
+      r.insertCell().textContent = fmt(o.complexity);
+      r.insertCell().textContent = fmt(o.expressivity);
+    }
+  }
+  const wrap = document.createElement("div");
+  wrap.className = "table-wrap";
+  wrap.append(t);
+  return wrap;
 }
 
 async function renderTrajectory(done) {
   results.querySelector("section.trajectory")?.remove();
   const comparable = done.filter((d) => d.result.report.settings.orders.length > 0);
   if (comparable.length < 2) return;
-  const svgs = await trajectory(comparable);
+  const { svgs, points } = await trajectory(comparable);
   const section = document.createElement("section");
   section.className = "dataset trajectory";
   section.setAttribute("aria-label", "Trajectory across checkpoints");
@@ -215,7 +251,7 @@ async function renderTrajectory(done) {
   const box = document.createElement("div");
   box.className = "charts";
   for (const [name, svg] of svgs) box.append(figure(`trajectory_${name}.svg`, svg, "trajectory"));
-  section.append(h, p, box);
+  section.append(h, p, box, trajectoryTable(points));
   results.prepend(section);
 }
 
@@ -236,8 +272,24 @@ async function pool(tasks) {
 // What is on the page now, so one dataset can be re-run with other tensors.
 let shown = [];
 
+// Files grouped by the first folder below the one they all share ("" for files directly in it),
+// so a picked run/ with run/step100/ and run/step2000/ gives two groups.
+function groupByFolder(files) {
+  const dirs = files.map((f) => (f.path || f.name).split("/").slice(0, -1));
+  let common = 0;
+  while (dirs.every((d) => d.length > common && d[common] === dirs[0][common])) common++;
+  const groups = new Map();
+  files.forEach((f, i) => {
+    const key = dirs[i][common] || "";
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key).push(f);
+  });
+  return groups;
+}
+
 // Files dropped together are first tried as one dataset (per-layer files, ids beside them, a TSV
 // pair); if they do not form one (e.g. several checkpoints), each file is its own dataset.
+// Several folders dropped together (checkpoint-500/, checkpoint-1000/, ...) are one dataset each.
 async function analyzeFiles(fileList) {
   const files = [...fileList].filter((f) => !f.name.startsWith("."));
   if (!files.length) return;
@@ -248,9 +300,15 @@ async function analyzeFiles(fileList) {
   const settings = readSettings();
   status.textContent = `Analysing ${files.length} file${files.length > 1 ? "s" : ""}…`;
   const started = performance.now();
-  let outcomes = [await runDataset(files, settings)];
-  if (files.length > 1 && outcomes[0].error && !thisRun.cancelled) {
-    outcomes = await pool(files.map((f) => () => runDataset([f], settings)));
+  const folders = groupByFolder(files);
+  let outcomes;
+  if (folders.size > 1) {
+    outcomes = await pool([...folders].map(([folder, group]) => () => runDataset(group, settings, folder)));
+  } else {
+    outcomes = [await runDataset(files, settings)];
+    if (files.length > 1 && outcomes[0].error && !thisRun.cancelled) {
+      outcomes = await pool(files.map((f) => () => runDataset([f], settings)));
+    }
   }
   if (thisRun.cancelled) {
     if (run === thisRun) status.textContent = "Cancelled; nothing was changed.";
@@ -447,11 +505,15 @@ async function renderAll() {
   await renderTrajectory(shown);
 }
 
+const datasetName = (o) => (o.folder ? `${o.folder}/` : o.files.map((f) => f.name).join(" + "));
+
 function renderDataset(index, outcome) {
   const { files, result } = outcome;
   const { report, charts } = result;
-  const name = files.map((f) => f.name).join(" + ");
+  const name = datasetName(outcome);
   const section = document.createElement("section");
+  section.id = `dataset-${index}`;
+  section.tabIndex = -1;
   section.className = "dataset";
   section.setAttribute("aria-label", name);
   const h = document.createElement("h2");
@@ -461,7 +523,7 @@ function renderDataset(index, outcome) {
   meta.textContent = `Settings: ${describeSettings(report.settings)}.`;
   const actions = document.createElement("div");
   actions.className = "actions";
-  const base = files[0].name.replace(/\.[^.]*$/, "");
+  const base = outcome.folder || files[0].name.replace(/\.[^.]*$/, "");
   actions.append(
     button("Export JSON", () => download(`${base}.infoplane.json`, JSON.stringify(report, null, 2) + "\n", "application/json")),
     button("Export CSV", () => download(`${base}.infoplane.csv`, csv(report), "text/csv")),

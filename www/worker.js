@@ -19,7 +19,8 @@ self.onmessage = async (event) => {
     const { files, settings } = event.data;
     const json = analyze(files, settings, (bytes, totalBytes, layersDone, layersTotal) =>
       self.postMessage({ id, type: "progress", bytes, totalBytes, layersDone, layersTotal }));
-    self.postMessage({ id, type: "result", json });
+    // The wasm instance's memory at the end (it only grows), for benches/browser_large_dump.mjs.
+    self.postMessage({ id, type: "result", json, wasmMemory: (await ready).memory.buffer.byteLength });
   } catch (error) {
     self.postMessage({ id, type: "error", message: String((error && error.message) || error) });
   }

@@ -287,3 +287,42 @@ test("a large analysis shows progress and can be cancelled, and clicks are handl
   assert.equal(await page.locator("#progress").isHidden(), true);
   assert.equal(await page.locator("section.dataset").count(), 0);
 });
+
+test("a picked folder of checkpoint folders gives one dataset per checkpoint and their trajectory", async () => {
+  const run = mkdtempSync(path.join(tmpdir(), "infoplane-run-"));
+  for (const [step, src] of [["checkpoint-2000", "formats/dump.npz"], ["checkpoint-100", "formats/dump_f16.npz"]]) {
+    mkdirSync(path.join(run, step));
+    writeFileSync(path.join(run, step, "hidden.npz"), readFileSync(path.join(fixtures, src)));
+  }
+  const page = await openPage("?bins=20&orders=1");
+  await page.setInputFiles("#folder", run);
+  const traj = page.locator("section.trajectory");
+  await traj.waitFor({ timeout: 60000 });
+  const rows = await traj.locator("tbody tr").allInnerTexts();
+  assert.deepEqual(rows.map((r) => r.split("\t").slice(0, 2)), [["checkpoint-100/", "100"], ["checkpoint-2000/", "2000"]]);
+  // Each row links to its checkpoint's own per-layer section, with the CLI's numbers.
+  await traj.getByRole("link", { name: "checkpoint-2000/" }).click();
+  const section = page.locator("section.dataset:focus, section.dataset:target");
+  assert.equal(await section.locator("h2").innerText(), "checkpoint-2000/");
+  assertSameReport(await exportJson(page, section), cliReport(path.join(run, "checkpoint-2000/hidden.npz"), ["--bins", "20", "--orders", "1"]), "checkpoint folder");
+});
+
+test("the page fits a phone's width and follows the dark colour scheme", async () => {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, colorScheme: "dark" });
+  const page = await context.newPage();
+  page.on("pageerror", (e) => consoleErrors.push(String(e)));
+  await page.goto(url + "?sample");
+  await page.locator("section.dataset").waitFor({ timeout: 60000 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `the page is ${overflow} px wider than the phone`);
+  const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  const [r, g, b] = bg.match(/\d+/g).map(Number);
+  assert.ok(r + g + b < 150, `dark mode background is ${bg}`);
+  // Keyboard: Tab reaches the file picker and the sample button, with a visible focus outline.
+  await page.keyboard.press("Tab");
+  const focused = await page.evaluate(() => [document.activeElement.id, getComputedStyle(document.activeElement.nextElementSibling || document.activeElement).outlineStyle]);
+  assert.equal(focused[0], "files");
+  assert.notEqual(focused[1], "none", "no visible focus on the file button");
+  await page.screenshot({ path: path.join(shots, "phone_dark.png"), fullPage: true });
+  await context.close();
+});
