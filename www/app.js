@@ -457,8 +457,7 @@ function detected(index, { files, settings, result }) {
   box.className = "detected";
   const summary = document.createElement("summary");
   const r = result.report;
-  summary.textContent = `Detected: ${r.input.layout}; ${r.input.layers_in_file} layers, d = ${r.input.d}, ` +
-    (r.input.sequences ? `${r.input.sequences} sequences, ${r.input.tokens} tokens, ` : "") + `${r.input.positions} positions per layer`;
+  summary.textContent = `Detected: ${r.input.layout}; ${r.input.positions} positions per layer analysed`;
   const list = document.createElement("ul");
   const floats = [], ints = [];
   for (const f of result.files) {

@@ -218,6 +218,8 @@ test("the run command's page shows the built-in sample (?sample), with the CLI's
   // Most trigrams of a 560-token sample are unique: the page says what that does to the estimate.
   assert.match(await section.locator(".warning").innerText(), /Rare labels: .*trigram/);
   await page.screenshot({ path: path.join(shots, "sample.png"), fullPage: true });
+  // The top of the page (the README's docs/screenshot.png is taken from this one).
+  await page.screenshot({ path: path.join(shots, "sample_top.png"), clip: { x: 0, y: 0, width: 1280, height: 1500 }, fullPage: true });
 });
 
 test("the single-file build works from file://: a dropped file, the sample, PNG export", async () => {
