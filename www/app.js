@@ -402,7 +402,7 @@ function csv(report) {
   const head = ["layer", "rows", "rows_skipped", "entropy"];
   for (const o of report.settings.orders) {
     const n = o === 1 ? "unigram" : o === 2 ? "bigram" : o === 3 ? "trigram" : "quadgram";
-    head.push(`complexity_${n}`, `expressivity_${n}`, `optimality_${n}`);
+    head.push(`complexity_${n}`, `expressivity_${n}`, `optimality_${n}`, `regularity_input_${n}`, `regularity_output_${n}`);
   }
   const sets = report.layers.length ? report.layers[0].label_sets.map((s) => s.name) : [];
   for (const s of sets) head.push(`mi_${s}`, `regularity_${s}`);
@@ -410,7 +410,7 @@ function csv(report) {
   const lines = [`# infoplane ${report.infoplane}: ${describeSettings(report.settings)}; files ${report.input.files.join(" + ")}`, head.join(",")];
   for (const l of report.layers) {
     const row = [l.layer, l.rows, l.rows_skipped, l.entropy];
-    for (const o of l.orders) row.push(o.complexity, o.expressivity, o.optimality);
+    for (const o of l.orders) row.push(o.complexity, o.expressivity, o.optimality, o.input.regularity, o.output.regularity);
     for (const s of l.label_sets) row.push(s.mutual_information, s.regularity);
     lines.push(row.map((v) => (v === null ? "" : v)).join(","));
   }
@@ -425,7 +425,7 @@ function table(report) {
   cap.textContent = "Per layer (efficiency units)";
   t.append(cap);
   const head = ["layer", "positions", "skipped", "H(Z)"];
-  for (const o of orders) head.push(`I(in ${o.name})`, `I(out ${o.name})`, `optimality ${o.name}`);
+  for (const o of orders) head.push(`I(in ${o.name})`, `I(out ${o.name})`, `optimality ${o.name}`, `regularity in ${o.name}`, `regularity out ${o.name}`);
   for (const s of sets) head.push(`I(${s.name})`, `regularity ${s.name}`);
   const tr = t.createTHead().insertRow();
   for (const h of head) {
@@ -438,7 +438,7 @@ function table(report) {
   for (const l of report.layers) {
     const r = body.insertRow();
     const cells = [l.layer === 0 ? "0 (emb)" : l.layer, l.rows, l.rows_skipped, fmt(l.entropy)];
-    for (const o of l.orders) cells.push(fmt(o.complexity), fmt(o.expressivity), fmt(o.optimality));
+    for (const o of l.orders) cells.push(fmt(o.complexity), fmt(o.expressivity), fmt(o.optimality), fmt(o.input.regularity), fmt(o.output.regularity));
     for (const s of l.label_sets) cells.push(fmt(s.mutual_information), fmt(s.regularity));
     for (const c of cells) r.insertCell().textContent = c;
   }

@@ -328,3 +328,30 @@ test("the page fits a phone's width and follows the dark colour scheme", async (
   await page.screenshot({ path: path.join(shots, "phone_dark.png"), fullPage: true });
   await context.close();
 });
+
+test("the CSV export holds the CLI's numbers and the settings", async () => {
+  const file = path.join(fixtures, "golden/d64_bins100_seed42.npz");
+  const page = await openPage("?orders=1,2");
+  await page.setInputFiles("#files", file);
+  const section = page.locator("section.dataset");
+  await section.waitFor({ timeout: 60000 });
+  const [download] = await Promise.all([page.waitForEvent("download"), section.getByRole("button", { name: "Export CSV" }).click()]);
+  const [comment, header, ...rows] = readFileSync(await download.path(), "utf8").trim().split("\n");
+  assert.match(comment, /^# infoplane .*m = 100, seed 0, find-eps ε = .*orders 1,2/);
+  const cli = cliReport(file, ["--orders", "1,2"]);
+  const col = header.split(",");
+  assert.equal(rows.length, cli.layers.length);
+  rows.forEach((line, i) => {
+    const cells = Object.fromEntries(line.split(",").map((v, k) => [col[k], v === "" ? null : Number(v)]));
+    const l = cli.layers[i];
+    assert.equal(cells.layer, l.layer);
+    assert.equal(cells.entropy, l.entropy);
+    for (const o of l.orders) {
+      assert.equal(cells[`complexity_${o.name}`], o.complexity);
+      assert.equal(cells[`expressivity_${o.name}`], o.expressivity);
+      assert.equal(cells[`optimality_${o.name}`], o.optimality);
+      assert.equal(cells[`regularity_input_${o.name}`], o.input.regularity);
+      assert.equal(cells[`regularity_output_${o.name}`], o.output.regularity);
+    }
+  });
+});
