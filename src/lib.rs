@@ -6,6 +6,7 @@ pub mod analysis;
 pub mod estimator;
 pub mod formats;
 pub mod labels;
+pub mod model;
 pub mod plot;
 pub mod report;
 pub mod state;

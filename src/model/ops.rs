@@ -1,0 +1,263 @@
+//! The operations the supported transformers are built from, in f32 on `[positions, features]`
+//! matrices: linear maps, LayerNorm and RMSNorm, the activations, rotary embeddings and
+//! multi-head attention (causal or not, grouped-query), each as Hugging Face computes it.
+
+use ndarray::{s, Array1, Array2, ArrayView2, Axis};
+
+/// A linear map `y = x Wᵀ + b`, with `W` stored as torch's `nn.Linear` keeps it: `[out, in]`.
+/// GPT-2's `Conv1D` stores `[in, out]`; its loader transposes it once, so every layer here is
+/// an `nn.Linear`.
+#[derive(Clone, Debug)]
+pub struct Linear {
+    /// `[out, in]`.
+    pub weight: Array2<f32>,
+    pub bias: Option<Array1<f32>>,
+}
+
+impl Linear {
+    pub fn forward(&self, x: ArrayView2<f32>) -> Array2<f32> {
+        let mut y = x.dot(&self.weight.t());
+        if let Some(b) = &self.bias {
+            y += b;
+        }
+        y
+    }
+
+    pub fn out_features(&self) -> usize {
+        self.weight.nrows()
+    }
+}
+
+/// `LayerNorm` over the last axis: biased variance, `eps` inside the square root.
+#[derive(Clone, Debug)]
+pub struct LayerNorm {
+    pub weight: Array1<f32>,
+    pub bias: Array1<f32>,
+    pub eps: f32,
+}
+
+impl LayerNorm {
+    pub fn forward(&self, x: ArrayView2<f32>) -> Array2<f32> {
+        let mut y = x.to_owned();
+        for mut row in y.rows_mut() {
+            let n = row.len() as f32;
+            let mean = row.sum() / n;
+            row -= mean;
+            let var = row.iter().map(|v| v * v).sum::<f32>() / n;
+            let inv = 1.0 / (var + self.eps).sqrt();
+            row *= inv;
+            row *= &self.weight;
+            row += &self.bias;
+        }
+        y
+    }
+}
+
+/// `RMSNorm` (Llama, OLMo-2): `x / sqrt(mean(x²) + eps) * weight`.
+#[derive(Clone, Debug)]
+pub struct RmsNorm {
+    pub weight: Array1<f32>,
+    pub eps: f32,
+}
+
+impl RmsNorm {
+    pub fn forward(&self, x: ArrayView2<f32>) -> Array2<f32> {
+        let mut y = x.to_owned();
+        for mut row in y.rows_mut() {
+            let ms = row.iter().map(|v| v * v).sum::<f32>() / row.len() as f32;
+            row *= 1.0 / (ms + self.eps).sqrt();
+            row *= &self.weight;
+        }
+        y
+    }
+}
+
+/// The activations of the supported `hidden_act` / `activation_function` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Activation {
+    /// `gelu`: the exact 0.5·x·(1 + erf(x/√2)).
+    Gelu,
+    /// `gelu_new` / `gelu_pytorch_tanh` / `gelu_fast`: the tanh approximation (GPT-2).
+    GeluTanh,
+    /// `silu` / `swish` (Llama's SwiGLU gate).
+    Silu,
+    /// `relu`.
+    Relu,
+}
+
+impl Activation {
+    /// The activation a config names, or `None` for one infoplane does not implement.
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "gelu" => Activation::Gelu,
+            "gelu_new" | "gelu_pytorch_tanh" | "gelu_fast" => Activation::GeluTanh,
+            "silu" | "swish" => Activation::Silu,
+            "relu" => Activation::Relu,
+            _ => return None,
+        })
+    }
+
+    pub fn apply(self, x: &mut Array2<f32>) {
+        match self {
+            Activation::Gelu => x.mapv_inplace(|v| {
+                0.5 * v * (1.0 + libm::erf(f64::from(v) / std::f64::consts::SQRT_2) as f32)
+            }),
+            Activation::GeluTanh => x.mapv_inplace(|v| {
+                let c = (2.0 / std::f32::consts::PI).sqrt();
+                0.5 * v * (1.0 + (c * (v + 0.044715 * v * v * v)).tanh())
+            }),
+            Activation::Silu => x.mapv_inplace(|v| v / (1.0 + (-v).exp())),
+            Activation::Relu => x.mapv_inplace(|v| v.max(0.0)),
+        }
+    }
+}
+
+/// Rotary position embedding as Hugging Face applies it (`rotate_half`): within each head, the
+/// first `rotary_dim` features are rotated in pairs (i, i + rotary_dim/2) by angles
+/// `position · base^(−2i/rotary_dim)`; the rest pass through (GPT-NeoX's `rotary_pct` < 1).
+#[derive(Clone, Debug)]
+pub struct Rotary {
+    pub head_dim: usize,
+    pub rotary_dim: usize,
+    pub base: f64,
+}
+
+impl Rotary {
+    /// Rotates `x` (`[positions, heads · head_dim]`) in place; row `t` is at position `t`.
+    pub fn apply(&self, x: &mut Array2<f32>) {
+        let half = self.rotary_dim / 2;
+        if half == 0 {
+            return;
+        }
+        // HF computes inv_freq in f32 and the angles as an f32 product; the same here, so the
+        // angles of long sequences round the way HF's do.
+        let inv_freq: Vec<f32> = (0..half)
+            .map(|i| (1.0 / self.base.powf((2 * i) as f64 / self.rotary_dim as f64)) as f32)
+            .collect();
+        let heads = x.ncols() / self.head_dim;
+        for (t, mut row) in x.rows_mut().into_iter().enumerate() {
+            for (i, &f) in inv_freq.iter().enumerate() {
+                let angle = t as f32 * f;
+                let (sin, cos) = (angle.sin(), angle.cos());
+                for h in 0..heads {
+                    let a = h * self.head_dim + i;
+                    let b = a + half;
+                    let (x1, x2) = (row[a], row[b]);
+                    row[a] = x1 * cos - x2 * sin;
+                    row[b] = x2 * cos + x1 * sin;
+                }
+            }
+        }
+    }
+}
+
+/// Scaled dot-product attention over one sequence. `q` is `[T, heads · head_dim]`, `k` and `v`
+/// `[T, kv_heads · head_dim]` (grouped-query attention when kv_heads < heads: each group of
+/// heads / kv_heads query heads shares one key/value head). `causal` masks later positions.
+pub fn attention(
+    q: ArrayView2<f32>,
+    k: ArrayView2<f32>,
+    v: ArrayView2<f32>,
+    heads: usize,
+    kv_heads: usize,
+    head_dim: usize,
+    causal: bool,
+) -> Array2<f32> {
+    let t = q.nrows();
+    let group = heads / kv_heads;
+    let scale = 1.0 / (head_dim as f32).sqrt();
+    let mut out = Array2::<f32>::zeros((t, heads * head_dim));
+    for h in 0..heads {
+        let kvh = h / group;
+        let qh = q.slice(s![.., h * head_dim..(h + 1) * head_dim]);
+        let kh = k.slice(s![.., kvh * head_dim..(kvh + 1) * head_dim]);
+        let vh = v.slice(s![.., kvh * head_dim..(kvh + 1) * head_dim]);
+        let mut scores = qh.dot(&kh.t());
+        scores *= scale;
+        for (i, mut row) in scores.axis_iter_mut(Axis(0)).enumerate() {
+            let visible = if causal { i + 1 } else { t };
+            let max = row
+                .iter()
+                .take(visible)
+                .fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+            let mut sum = 0.0;
+            for (j, s) in row.iter_mut().enumerate() {
+                *s = if j < visible { (*s - max).exp() } else { 0.0 };
+                sum += *s;
+            }
+            row /= sum;
+        }
+        out.slice_mut(s![.., h * head_dim..(h + 1) * head_dim])
+            .assign(&scores.dot(&vh));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn layer_norm_of_a_row_has_zero_mean_and_unit_variance() {
+        let ln = LayerNorm {
+            weight: Array1::ones(4),
+            bias: Array1::zeros(4),
+            eps: 0.0,
+        };
+        let y = ln.forward(array![[1.0f32, 2.0, 3.0, 6.0]].view());
+        assert!(y.sum().abs() < 1e-6);
+        assert!((y.mapv(|v| v * v).sum() / 4.0 - 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn rms_norm_scales_to_unit_root_mean_square() {
+        let n = RmsNorm {
+            weight: array![1.0f32, 2.0],
+            eps: 0.0,
+        };
+        let y = n.forward(array![[3.0f32, 4.0]].view());
+        let rms = (12.5f32).sqrt();
+        assert!((y[[0, 0]] - 3.0 / rms).abs() < 1e-6 && (y[[0, 1]] - 8.0 / rms).abs() < 1e-6);
+    }
+
+    #[test]
+    fn activations_match_their_closed_forms() {
+        let mut x = array![[-1.0f32, 0.0, 2.0]];
+        Activation::Gelu.apply(&mut x);
+        // 0.5·2·(1 + erf(√2)) with erf(√2) = 0.9544997361036416.
+        assert!((x[[0, 2]] - 1.9544997).abs() < 1e-6);
+        assert!((x[[0, 0]] + 0.15865526).abs() < 1e-6);
+        let mut y = array![[1.0f32]];
+        Activation::Silu.apply(&mut y);
+        assert!((y[[0, 0]] - 0.7310586).abs() < 1e-6);
+    }
+
+    #[test]
+    fn causal_attention_at_the_first_position_returns_its_own_value() {
+        let q = array![[1.0f32, 0.0], [0.0, 1.0]];
+        let k = q.clone();
+        let v = array![[5.0f32, 7.0], [1.0, 1.0]];
+        let out = attention(q.view(), k.view(), v.view(), 1, 1, 2, true);
+        assert_eq!(out.row(0).to_vec(), vec![5.0, 7.0]);
+        // Position 1 sees both, weighted by softmax(q·k/√2) = softmax([0, 1/√2]).
+        let w1 = 1.0 / (1.0 + (-(0.5f32).sqrt()).exp());
+        assert!((out[[1, 0]] - (5.0 * (1.0 - w1) + w1)).abs() < 1e-5);
+    }
+
+    #[test]
+    fn rotary_at_position_zero_is_the_identity_and_preserves_norms() {
+        let r = Rotary {
+            head_dim: 4,
+            rotary_dim: 4,
+            base: 10000.0,
+        };
+        let mut x = array![[1.0f32, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0, 4.0]];
+        r.apply(&mut x);
+        assert_eq!(x.row(0).to_vec(), vec![1.0, 2.0, 3.0, 4.0]);
+        let n: f32 = x.row(1).iter().map(|v| v * v).sum();
+        assert!((n - 30.0).abs() < 1e-4);
+        // Pair (0, 2) turns by 1 radian at position 1.
+        assert!((x[[1, 0]] - (1.0f32.cos() - 3.0 * 1.0f32.sin())).abs() < 1e-6);
+    }
+}
