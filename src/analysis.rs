@@ -49,6 +49,8 @@ pub enum AnalysisError {
     Labels(#[from] LabelError),
     #[error("{0}")]
     Settings(String),
+    #[error("{0}")]
+    Model(#[from] crate::model::ModelError),
 }
 
 /// Counts describing what entered an analysis. For plain rows without token ids, `sequences` and
@@ -341,6 +343,125 @@ pub fn analyze(
             sequences_without_positions: summary.2,
         },
         specs,
+        layers: states,
+    })
+}
+
+/// Analyses the hidden states of `model` on `sequences` of token ids (see [`crate::probe`]) the
+/// way [`analyze`] analyses a dump of them: each sequence is run once and every layer's states at
+/// the planned positions go straight into that layer's accumulator, so memory holds one
+/// sequence's activations. `name` names the checkpoint in the report; `on_sequence(done, total)`
+/// is called after each sequence.
+pub fn analyze_model(
+    model: &dyn crate::model::Transformer,
+    name: &str,
+    sequences: &[Vec<u32>],
+    settings: &AnalysisSettings,
+    keep_counts: bool,
+    on_sequence: &mut dyn FnMut(usize, usize),
+) -> Result<Analysis, AnalysisError> {
+    let available: Vec<usize> = (0..model.hidden_states()).collect();
+    let layers = match &settings.layers {
+        None => available.clone(),
+        Some(wanted) => {
+            if let Some(bad) = wanted.iter().find(|l| !available.contains(l)) {
+                return Err(AnalysisError::Settings(format!(
+                    "{name}: layer {bad} requested, but the model has hidden states {}",
+                    describe_layers(&available)
+                )));
+            }
+            wanted.clone()
+        }
+    };
+    let mut tokens = Vec::new();
+    let mut ranges = Vec::with_capacity(sequences.len());
+    for s in sequences {
+        ranges.push(tokens.len()..tokens.len() + s.len());
+        tokens.extend_from_slice(s);
+    }
+    let chosen: &[Range<usize>] = match &settings.sequences {
+        None => &ranges,
+        Some(r) => ranges.get(r.clone()).ok_or_else(|| {
+            AnalysisError::Settings(format!(
+                "{name}: sequences {}..{} requested, but the text gives {}",
+                r.start,
+                r.end,
+                ranges.len()
+            ))
+        })?,
+    };
+    let plan = labels::plan(&tokens, chosen, &settings.orders, settings.exclude_first)?;
+    let spec_names: Vec<&str> = plan.specs.iter().map(|s| s.name.as_str()).collect();
+    let prototype = SoftEntropyAccumulator::new(settings.estimator, model.d(), &spec_names)?;
+    let mut accs: Vec<SoftEntropyAccumulator> = layers.iter().map(|_| prototype.clone()).collect();
+    // slot[layer] = index into `accs`, for the layers analysed.
+    let mut slot = vec![None; model.hidden_states()];
+    for (i, &l) in layers.iter().enumerate() {
+        slot[l] = Some(i);
+    }
+    let d = model.d();
+    let mut cursor = 0usize;
+    let mut rows: Vec<f64> = Vec::new();
+    for (done, range) in chosen.iter().enumerate() {
+        let start = cursor;
+        while cursor < plan.positions.len() && plan.positions[cursor] < range.end {
+            cursor += 1;
+        }
+        if cursor > start {
+            let at = &plan.positions[start..cursor];
+            let labels: Vec<&[LabelKey]> = plan.labels.iter().map(|l| &l[start..cursor]).collect();
+            let mut failure = None;
+            model
+                .forward(&tokens[range.clone()], &mut |layer, states| {
+                    let Some(i) = slot[layer] else { return Ok(()) };
+                    rows.clear();
+                    for &p in at {
+                        rows.extend(states.row(p - range.start).iter().map(|&v| f64::from(v)));
+                    }
+                    let view =
+                        ArrayView2::from_shape((at.len(), d), &rows).expect("rows have d columns");
+                    accs[i].update(view, &labels).map_err(|e| {
+                        failure = Some(e);
+                        crate::model::ModelError::new("stopped")
+                    })
+                })
+                .map_err(|e| match failure.take() {
+                    Some(est) => AnalysisError::Estimator(est),
+                    None => AnalysisError::Model(crate::model::ModelError::new(format!(
+                        "{name}, sequence {done}: {e}"
+                    ))),
+                })?;
+        }
+        on_sequence(done + 1, chosen.len());
+    }
+    let states = layers
+        .iter()
+        .zip(accs)
+        .map(|(&layer, acc)| LayerState::new(layer, acc, keep_counts))
+        .collect();
+    Ok(Analysis {
+        settings: AnalysisSettings {
+            estimator: settings.estimator,
+            orders: plan.orders.clone(),
+            layers: Some(layers),
+            sequences: settings.sequences.clone(),
+            exclude_first: settings.exclude_first,
+        },
+        input: InputSummary {
+            files: vec![name.to_owned()],
+            layout: format!(
+                "model {name}: {} hidden states of width {d}, run on {} sequences",
+                model.hidden_states(),
+                chosen.len()
+            ),
+            layers_in_file: model.hidden_states(),
+            d,
+            sequences: chosen.len(),
+            tokens: chosen.iter().map(|r| r.len()).sum(),
+            positions: plan.positions.len(),
+            sequences_without_positions: plan.sequences_without_positions,
+        },
+        specs: plan.specs,
         layers: states,
     })
 }

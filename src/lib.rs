@@ -8,6 +8,7 @@ pub mod formats;
 pub mod labels;
 pub mod model;
 pub mod plot;
+pub mod probe;
 pub mod report;
 pub mod state;
 #[cfg(target_arch = "wasm32")]

@@ -4,7 +4,7 @@
 use std::fs::File;
 use std::io::{BufReader, Write};
 use std::ops::Range;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -12,8 +12,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use infoplane::analysis::{self, Analysis, AnalysisSettings};
 use infoplane::estimator::{calibration, Calibration, EstimatorConfig};
 use infoplane::formats::layout::{self, LayoutOverrides};
+use infoplane::formats::npz_write::NpzWriter;
 use infoplane::formats::open::{self, Opened};
 use infoplane::formats::tensor::TensorFile;
+use infoplane::model::checkpoint::{load_checkpoint, role, Checkpoint, Role};
+use infoplane::model::tokenizer::Tokenizer;
+use infoplane::probe::{self, Probe, ProbeSettings};
 use infoplane::report::{self, Report};
 use infoplane::state;
 
@@ -38,6 +42,61 @@ enum Command {
     Merge(MergeArgs),
     /// Print the temperature ε a calibration mode gives for d dimensions and m bins.
     Calibrate(CalibrateArgs),
+    /// Run model checkpoints (Hugging Face folders) on a text and analyse every hidden state.
+    Model(ModelArgs),
+    /// Run one checkpoint on a text and write its hidden states as the canonical .npz dump.
+    HiddenStates(HiddenStatesArgs),
+}
+
+/// The text a model is run on.
+#[derive(Args)]
+struct TextArgs {
+    /// A .txt file, one sequence per line (default: the built-in probe corpus).
+    #[arg(long)]
+    text: Option<PathBuf>,
+    /// Use only the first N non-empty lines.
+    #[arg(long)]
+    max_sequences: Option<usize>,
+    /// Cut each line to at most N tokens, special tokens included.
+    #[arg(long, default_value_t = 128)]
+    max_length: usize,
+}
+
+#[derive(Args)]
+struct ModelArgs {
+    /// Model folders (config.json, model*.safetensors or pytorch_model*.bin, tokenizer.json);
+    /// several are analysed one after the other (checkpoints of one run) and printed as a list.
+    #[arg(required = true)]
+    dirs: Vec<PathBuf>,
+    #[command(flatten)]
+    text: TextArgs,
+    #[command(flatten)]
+    estimator: EstimatorArgs,
+    /// n-gram orders (1 to 4), comma-separated.
+    #[arg(long, default_value = "1,2,3", value_delimiter = ',')]
+    orders: Vec<usize>,
+    /// Hidden states to analyse, e.g. 0,3,5-7 (default: all; 0 is the embedding output).
+    #[arg(long)]
+    layers: Option<String>,
+    /// Leave out the first position of each sequence (BOS / [CLS]).
+    #[arg(long)]
+    exclude_first: bool,
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    format: Format,
+    /// Also write the texts and token ids used, as JSON, so the run can be reproduced.
+    #[arg(long)]
+    save_tokens: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct HiddenStatesArgs {
+    /// A model folder.
+    dir: PathBuf,
+    #[command(flatten)]
+    text: TextArgs,
+    /// Where to write the dump (hidden_states [layers, tokens, d] float32, input_ids, seq_lens).
+    #[arg(long)]
+    out: PathBuf,
 }
 
 #[derive(Args)]
@@ -278,6 +337,160 @@ fn inspect(args: &InspectArgs) -> Result<(), String> {
     }
 }
 
+/// A model folder's checkpoint and tokenizer.
+fn load_model_dir(dir: &Path) -> Result<(Checkpoint, Tokenizer), String> {
+    let name = dir.display().to_string();
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("{name}: cannot list the folder ({e})"))?;
+    let mut weights = Vec::new();
+    let (mut config, mut tokenizer) = (None, None);
+    for entry in entries {
+        let path = entry.map_err(|e| format!("{name}: {e}"))?.path();
+        let file = path.display().to_string();
+        let base = path
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let read = || std::fs::read(&path).map_err(|e| format!("{file}: cannot read ({e})"));
+        match role(&base) {
+            Role::Config => {
+                config = Some(
+                    String::from_utf8(read()?).map_err(|_| format!("{file}: not UTF-8 text"))?,
+                )
+            }
+            Role::Tokenizer => {
+                tokenizer = Some(Tokenizer::from_bytes(&file, &read()?).map_err(|e| e.to_string())?)
+            }
+            Role::Safetensors | Role::PytorchBin => {
+                let f = File::open(&path).map_err(|e| format!("{file}: cannot open ({e})"))?;
+                let len = f
+                    .metadata()
+                    .map_err(|e| format!("{file}: cannot open ({e})"))?
+                    .len();
+                weights.push((file, BufReader::new(f), len));
+            }
+            Role::Other => {}
+        }
+    }
+    let config = config.ok_or_else(|| format!("{name}: no config.json in the folder"))?;
+    let tokenizer = tokenizer.ok_or_else(|| format!("{name}: no tokenizer.json in the folder"))?;
+    let ckpt = load_checkpoint(&config, weights).map_err(|e| format!("{name}: {e}"))?;
+    Ok((ckpt, tokenizer))
+}
+
+fn probe_of(args: &TextArgs, tokenizer: &Tokenizer) -> Result<Probe, String> {
+    let (name, text) = match &args.text {
+        Some(p) => (
+            p.display().to_string(),
+            std::fs::read_to_string(p)
+                .map_err(|e| format!("{}: cannot read as UTF-8 text ({e})", p.display()))?,
+        ),
+        None => (
+            "the probe corpus".to_owned(),
+            probe::PROBE_CORPUS.to_owned(),
+        ),
+    };
+    let settings = ProbeSettings {
+        max_sequences: args.max_sequences,
+        max_length: args.max_length,
+    };
+    probe::tokenize(&name, &text, tokenizer, settings).map_err(|e| e.to_string())
+}
+
+fn run_models(m: &ModelArgs) -> Result<(), String> {
+    let settings = AnalysisSettings {
+        estimator: m.estimator.config()?,
+        orders: m.orders.clone(),
+        layers: m
+            .layers
+            .as_deref()
+            .map(analysis::parse_layers)
+            .transpose()?,
+        sequences: None,
+        exclude_first: m.exclude_first,
+    };
+    let mut outputs = Vec::new();
+    let mut used = Vec::new();
+    for dir in &m.dirs {
+        let (ckpt, tokenizer) = load_model_dir(dir)?;
+        let probe = probe_of(&m.text, &tokenizer)?;
+        let name = dir.display().to_string();
+        let result = analysis::analyze_model(
+            ckpt.model.as_ref(),
+            &name,
+            &probe.sequences,
+            &settings,
+            false,
+            &mut |_, _| {},
+        )
+        .map_err(|e| e.to_string())?;
+        outputs.push(match m.format {
+            Format::Json => {
+                serde_json::to_value(Report::from_analysis(&result)).map_err(|e| e.to_string())?
+            }
+            Format::Reference => report::reference_shape(&result),
+        });
+        used.push(serde_json::json!({
+            "model": name,
+            "texts": probe.texts,
+            "input_ids": probe.sequences,
+            "tokens": probe.sequences.iter().map(|s| tokenizer.tokens(s)).collect::<Vec<_>>(),
+        }));
+    }
+    if let Some(path) = &m.save_tokens {
+        let text = serde_json::to_string_pretty(&used).map_err(|e| e.to_string())?;
+        std::fs::write(path, text + "\n")
+            .map_err(|e| format!("{}: cannot write ({e})", path.display()))?;
+    }
+    let value = if outputs.len() == 1 {
+        outputs.pop().expect("one output")
+    } else {
+        serde_json::Value::Array(outputs)
+    };
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, &value).map_err(|e| e.to_string())?;
+    writeln!(out).map_err(|e| e.to_string())
+}
+
+fn write_hidden_states(h: &HiddenStatesArgs) -> Result<(), String> {
+    let (ckpt, tokenizer) = load_model_dir(&h.dir)?;
+    let probe = probe_of(&h.text, &tokenizer)?;
+    let model = ckpt.model.as_ref();
+    let (layers, d) = (model.hidden_states(), model.d());
+    let total: usize = probe.sequences.iter().map(Vec::len).sum();
+    // [layers, tokens, d], filled one sequence at a time.
+    let mut states = vec![0f32; layers * total * d];
+    let mut offset = 0;
+    for (i, ids) in probe.sequences.iter().enumerate() {
+        model
+            .forward(ids, &mut |layer, s| {
+                let at = (layer * total + offset) * d;
+                for (dst, src) in states[at..at + s.len()].iter_mut().zip(s.iter()) {
+                    *dst = *src;
+                }
+                Ok(())
+            })
+            .map_err(|e| format!("{}, sequence {i}: {e}", h.dir.display()))?;
+        offset += ids.len();
+    }
+    let ids: Vec<i64> = probe
+        .sequences
+        .iter()
+        .flatten()
+        .map(|&t| i64::from(t))
+        .collect();
+    let lens: Vec<i64> = probe.sequences.iter().map(|s| s.len() as i64).collect();
+    let name = h.out.display().to_string();
+    let io = |e: std::io::Error| format!("{name}: cannot write ({e})");
+    let file = File::create(&h.out).map_err(io)?;
+    let mut npz = NpzWriter::new(std::io::BufWriter::new(file));
+    npz.add("hidden_states", &[layers, total, d], &states)
+        .map_err(io)?;
+    npz.add("input_ids", &[total], &ids).map_err(io)?;
+    npz.add("seq_lens", &[lens.len()], &lens).map_err(io)?;
+    npz.finish().map_err(io)?.flush().map_err(io)
+}
+
 fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Analyze(a) => {
@@ -326,6 +539,8 @@ fn run(cli: Cli) -> Result<(), String> {
             }
             print(&merged, m.format)
         }
+        Command::Model(m) => run_models(&m),
+        Command::HiddenStates(h) => write_hidden_states(&h),
         Command::Calibrate(c) => {
             let mode = Calibration::parse(&c.calibration).map_err(|e| e.to_string())?;
             let eps = calibration::temperature(mode, c.bins, c.dim).map_err(|e| e.to_string())?;

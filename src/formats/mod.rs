@@ -6,6 +6,7 @@
 pub mod layout;
 pub mod npy;
 pub mod npz;
+pub mod npz_write;
 pub mod open;
 pub mod pickle;
 pub mod raw;

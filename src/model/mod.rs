@@ -11,6 +11,7 @@ pub mod gpt2;
 pub mod llama;
 pub mod neox;
 pub mod ops;
+pub mod tokenizer;
 pub mod weights;
 
 use ndarray::ArrayView2;
