@@ -1,5 +1,5 @@
 //! Text to token ids with a model's own `tokenizer.json`, as Hugging Face's fast tokenizers encode
-//! a single text: special tokens (BOS, [CLS]/[SEP]) added by the post-processor, and the padding
+//! a single text: special tokens (BOS, `[CLS]`/`[SEP]`) added by the post-processor, and the padding
 //! and truncation some tokenizer.json files carry (MiniLM's pads to 128) switched off.
 
 use super::ModelError;
