@@ -14,6 +14,9 @@ use crate::estimator::{Calibration, EstimatorConfig};
 use crate::formats::layout::LayoutOverrides;
 use crate::formats::open;
 use crate::formats::tensor::TensorFile;
+use crate::model::checkpoint::{self, Role};
+use crate::model::tokenizer::Tokenizer;
+use crate::probe::{self, ProbeSettings};
 use crate::report::{self, Report};
 
 /// Bytes fetched per slice: large enough that the per-call cost of FileReaderSync vanishes,
@@ -120,6 +123,9 @@ struct WebSettings {
     ids: Option<String>,
     labels: Vec<String>,
     exclude_first: bool,
+    /// Model runs: lines of text used (`None`: all) and tokens kept per line.
+    max_sequences: Option<usize>,
+    max_length: usize,
 }
 
 impl Default for WebSettings {
@@ -135,6 +141,8 @@ impl Default for WebSettings {
             ids: None,
             labels: Vec::new(),
             exclude_first: false,
+            max_sequences: None,
+            max_length: ProbeSettings::default().max_length,
         }
     }
 }
@@ -151,34 +159,7 @@ pub fn analyze(
     settings: JsValue,
     progress: &js_sys::Function,
 ) -> Result<String, JsValue> {
-    let s: WebSettings = if settings.is_undefined() || settings.is_null() {
-        WebSettings::default()
-    } else {
-        serde_wasm_bindgen::from_value(settings)
-            .map_err(|e| JsValue::from_str(&format!("bad settings: {e}")))?
-    };
-    let calibration = match s.eps {
-        Some(eps) => Calibration::Fixed(eps),
-        None => {
-            Calibration::parse(&s.calibration).map_err(|e| JsValue::from_str(&e.to_string()))?
-        }
-    };
-    let settings = AnalysisSettings {
-        estimator: EstimatorConfig {
-            n_bins: s.n_bins,
-            seed: s.seed,
-            calibration,
-        },
-        orders: s.orders,
-        layers: s
-            .layers
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| analysis::parse_layers(&l))
-            .transpose()
-            .map_err(|e| JsValue::from_str(&e))?,
-        sequences: None,
-        exclude_first: s.exclude_first,
-    };
+    let (s, settings) = parse_settings(settings)?;
     let overrides = LayoutOverrides {
         hidden: s.hidden.filter(|h| !h.is_empty()),
         ids: s.ids.map(|i| if i == "none" { String::new() } else { i }),
@@ -250,6 +231,164 @@ pub fn analyze(
         "files": described,
     });
     Ok(out.to_string())
+}
+
+/// A whole (small) file's bytes: config.json, tokenizer.json, a text.
+fn read_whole(reader: &web_sys::FileReaderSync, file: &web_sys::File) -> Result<Vec<u8>, JsValue> {
+    let buffer = reader.read_as_array_buffer(file)?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}
+
+/// Runs the model folder `files` (config.json, weights, tokenizer.json; a `.txt` among them is
+/// the text, else the built-in probe corpus) and analyses every hidden state, like
+/// `infoplane model`. `progress(bytes_read, bytes_total, sequences_done, sequences_total)`.
+/// Returns the same JSON as [`analyze`], plus `"probe": {"texts", "input_ids"}`.
+#[wasm_bindgen]
+pub fn analyze_model(
+    files: js_sys::Array,
+    name: &str,
+    settings: JsValue,
+    progress: &js_sys::Function,
+) -> Result<String, JsValue> {
+    let (s, settings) = parse_settings(settings)?;
+    let err = |e: &dyn std::fmt::Display| JsValue::from_str(&format!("{name}: {e}"));
+    let reader = web_sys::FileReaderSync::new()?;
+    let files: Vec<web_sys::File> = files
+        .iter()
+        .map(|f| f.dyn_into())
+        .collect::<Result<_, _>>()?;
+    let progress = Rc::new(RefCell::new(Progress {
+        callback: progress.clone(),
+        bytes_read: 0,
+        bytes_total: files.iter().map(|f| f.size() as u64).sum(),
+        reported_at: 0,
+        layers_done: 0,
+        layers_total: 0,
+    }));
+    let (mut config, mut tokenizer, mut text) = (None, None, None);
+    let mut weights = Vec::new();
+    let mut described = Vec::new();
+    for file in files {
+        let fname = file.name();
+        match checkpoint::role(&fname) {
+            Role::Config => {
+                config = Some(
+                    String::from_utf8(read_whole(&reader, &file)?)
+                        .map_err(|_| err(&"config.json is not UTF-8 text"))?,
+                )
+            }
+            Role::Tokenizer => {
+                tokenizer = Some(
+                    Tokenizer::from_bytes(&fname, &read_whole(&reader, &file)?)
+                        .map_err(|e| err(&e))?,
+                )
+            }
+            Role::Safetensors | Role::PytorchBin => {
+                let len = file.size() as u64;
+                described
+                    .push(serde_json::json!({"name": fname, "format": "weights", "tensors": []}));
+                let source = FileSource {
+                    file,
+                    reader: reader.clone(),
+                    pos: 0,
+                    len,
+                    progress: progress.clone(),
+                };
+                weights.push((fname, BufReader::with_capacity(SLICE_BYTES, source), len));
+            }
+            Role::Other if fname.ends_with(".txt") => {
+                let bytes = read_whole(&reader, &file)?;
+                text = Some((
+                    fname.clone(),
+                    String::from_utf8(bytes)
+                        .map_err(|_| err(&format!("{fname} is not UTF-8 text")))?,
+                ));
+            }
+            Role::Other => {}
+        }
+    }
+    let config = config.ok_or_else(|| err(&"no config.json among the files"))?;
+    let tokenizer = tokenizer.ok_or_else(|| err(&"no tokenizer.json among the files"))?;
+    let ckpt = checkpoint::load_checkpoint(&config, weights).map_err(|e| err(&e))?;
+    let (text_name, text) =
+        text.unwrap_or_else(|| ("the probe corpus".into(), probe::PROBE_CORPUS.into()));
+    let probe = probe::tokenize(
+        &text_name,
+        &text,
+        &tokenizer,
+        ProbeSettings {
+            max_sequences: s.max_sequences,
+            max_length: s.max_length,
+        },
+    )
+    .map_err(|e| err(&e))?;
+    let mut on_sequence = |done: usize, total: usize| {
+        let mut p = progress.borrow_mut();
+        p.layers_done = done;
+        p.layers_total = total;
+        // One report per 1 % of the text is plenty.
+        if done == total || done.is_multiple_of((total / 100).max(1)) {
+            p.report();
+        }
+    };
+    let result = analysis::analyze_model(
+        ckpt.model.as_ref(),
+        name,
+        &probe.sequences,
+        &settings,
+        false,
+        &mut on_sequence,
+    )
+    .map_err(|e| JsValue::from_str(&e.to_string()))?;
+    let report = Report::from_analysis(&result);
+    let out = serde_json::json!({
+        "report": report,
+        "reference": report::reference_shape(&result),
+        "charts": crate::plot::charts(&report),
+        "files": described,
+        "probe": {
+            "text": text_name,
+            "texts": probe.texts,
+            "input_ids": probe.sequences,
+            "truncated": probe.truncated,
+            "model_type": ckpt.config.model_type(),
+        },
+    });
+    Ok(out.to_string())
+}
+
+/// The page's settings object, and the analysis settings it asks for.
+fn parse_settings(settings: JsValue) -> Result<(WebSettings, AnalysisSettings), JsValue> {
+    let s: WebSettings = if settings.is_undefined() || settings.is_null() {
+        WebSettings::default()
+    } else {
+        serde_wasm_bindgen::from_value(settings)
+            .map_err(|e| JsValue::from_str(&format!("bad settings: {e}")))?
+    };
+    let calibration = match s.eps {
+        Some(eps) => Calibration::Fixed(eps),
+        None => {
+            Calibration::parse(&s.calibration).map_err(|e| JsValue::from_str(&e.to_string()))?
+        }
+    };
+    let analysis = AnalysisSettings {
+        estimator: EstimatorConfig {
+            n_bins: s.n_bins,
+            seed: s.seed,
+            calibration,
+        },
+        orders: s.orders.clone(),
+        layers: s
+            .layers
+            .clone()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| analysis::parse_layers(&l))
+            .transpose()
+            .map_err(|e| JsValue::from_str(&e))?,
+        sequences: None,
+        exclude_first: s.exclude_first,
+    };
+    Ok((s, analysis))
 }
 
 /// One checkpoint as the page sends it: a label, its training step if the name gave one, and

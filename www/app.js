@@ -28,6 +28,8 @@ function readSettings() {
     orders: f.getAll("order").map(Number),
     layers: (f.get("layers") || "").trim() || null,
     exclude_first: f.get("exclude_first") === "on",
+    max_sequences: Number(f.get("max_sequences")) || null,
+    max_length: Number(f.get("max_length")) || 128,
   };
 }
 
@@ -41,6 +43,8 @@ function settingsToUrl() {
   s.eps === null ? q.delete("eps") : q.set("eps", s.eps);
   s.layers === null ? q.delete("layers") : q.set("layers", s.layers);
   s.exclude_first ? q.set("exclude_first", "1") : q.delete("exclude_first");
+  s.max_sequences === null ? q.delete("max_sequences") : q.set("max_sequences", s.max_sequences);
+  s.max_length === 128 ? q.delete("max_length") : q.set("max_length", s.max_length);
   history.replaceState(null, "", "?" + q.toString());
 }
 
@@ -52,6 +56,8 @@ function settingsFromUrl() {
   if (q.has("eps")) form.eps.value = q.get("eps");
   if (q.has("layers")) form.layers.value = q.get("layers");
   form.exclude_first.checked = q.get("exclude_first") === "1";
+  if (q.has("max_sequences")) form.max_sequences.value = q.get("max_sequences");
+  if (q.has("max_length")) form.max_length.value = q.get("max_length");
   if (q.has("orders")) {
     const on = new Set(q.get("orders").split(",").map(Number));
     for (const box of form.querySelectorAll("input[name=order]")) box.checked = on.has(Number(box.value));
@@ -111,10 +117,12 @@ function showProgress() {
     read += p.bytes;
     total += p.totalBytes;
     started = Math.min(started, p.started);
-    // Bytes track the work when every layer is read; with a layer subset, layers do.
-    const f = p.layersTotal && p.layersTotal < p.layersInFile ? p.layersDone / p.layersTotal : p.totalBytes ? p.bytes / p.totalBytes : 0;
+    // Bytes track the work when every layer is read; with a layer subset, layers do; for a
+    // model (weights read first, then the text run), sequences do.
+    const byCount = p.unit === "sequences" || (p.layersTotal && p.layersTotal < p.layersInFile);
+    const f = byCount ? (p.layersTotal ? p.layersDone / p.layersTotal : 0) : p.totalBytes ? p.bytes / p.totalBytes : 0;
     fractionSum += Math.min(1, f);
-    lines.push(`${label}: ${mb(p.bytes)} of ${mb(p.totalBytes)} read` + (p.layersTotal ? `, ${p.layersDone} of ${p.layersTotal} layers done` : ""));
+    lines.push(`${label}: ${mb(p.bytes)} of ${mb(p.totalBytes)} read` + (p.layersTotal ? `, ${p.layersDone} of ${p.layersTotal} ${p.unit} done` : ""));
   }
   const fraction = fractionSum / progress.size;
   const elapsed = (performance.now() - started) / 1000;
@@ -127,13 +135,20 @@ function showProgress() {
 const mb = (bytes) => (bytes >= 1e9 ? `${(bytes / 1e9).toFixed(2)} GB` : `${(bytes / 1e6).toFixed(1)} MB`);
 const duration = (s) => (s < 90 ? `${Math.ceil(s)} s` : `${Math.round(s / 60)} min`);
 
+// A Hugging Face model folder: a config and weights (the model is run on text in the worker).
+function isModelFolder(files) {
+  const names = files.map((f) => f.name);
+  return names.includes("config.json") && names.some((n) => /^model.*\.safetensors$|^pytorch_model.*\.bin$/.test(n));
+}
+
 // `folder`: the checkpoint folder the files came from, which names the dataset.
 function runDataset(files, settings, folder = "") {
   return new Promise((resolve) => {
     const worker = newWorker();
     const label = folder ? `${folder}/` : files.map((f) => f.name).join(" + ");
+    const kind = isModelFolder(files) ? "model" : "analyze";
     const totalBytes = files.reduce((n, f) => n + f.size, 0);
-    const entry = { bytes: 0, totalBytes, layersDone: 0, layersTotal: 0, layersInFile: 0, started: performance.now() };
+    const entry = { bytes: 0, totalBytes, layersDone: 0, layersTotal: 0, layersInFile: 0, started: performance.now(), unit: kind === "model" ? "sequences" : "layers" };
     const handle = {
       cancel: () => finish({ files, cancelled: true }),
     };
@@ -160,7 +175,7 @@ function runDataset(files, settings, folder = "") {
       finish(m.type === "result" ? { files, folder, settings, result: JSON.parse(m.json) } : { files, error: folder ? `${folder}/: ${m.message}` : m.message });
     };
     worker.onerror = (event) => finish({ files, error: `${label}: ${event.message || "the analysis stopped"}` });
-    wasmModule().then((wasm) => worker.postMessage({ id: label, kind: "analyze", files, settings, wasm }));
+    wasmModule().then((wasm) => worker.postMessage({ id: label, kind, name: folder || "model", files, settings, wasm }));
   });
 }
 
@@ -284,6 +299,8 @@ function groupByFolder(files) {
     if (!groups.has(key)) groups.set(key, []);
     groups.get(key).push(f);
   });
+  // One picked folder (e.g. a model folder): its own name names the dataset.
+  if (groups.size === 1 && common > 0) return new Map([[dirs[0][common - 1], files]]);
   return groups;
 }
 
@@ -305,7 +322,7 @@ async function analyzeFiles(fileList) {
   if (folders.size > 1) {
     outcomes = await pool([...folders].map(([folder, group]) => () => runDataset(group, settings, folder)));
   } else {
-    outcomes = [await runDataset(files, settings)];
+    outcomes = [await runDataset(files, settings, [...folders.keys()][0])];
     if (files.length > 1 && outcomes[0].error && !thisRun.cancelled) {
       outcomes = await pool(files.map((f) => () => runDataset([f], settings)));
     }
@@ -451,6 +468,15 @@ function table(report) {
   return wrap;
 }
 
+// What a model run used: the architecture, the text and how it was cut.
+function probeSummary({ report, probe }) {
+  const p = document.createElement("p");
+  p.className = "meta";
+  p.textContent = `Model (${probe.model_type}) run on ${probe.text}: ${report.input.sequences} sequences, ${report.input.tokens} tokens` +
+    (probe.truncated ? `, ${probe.truncated} lines cut to the maximum length` : "") + `; ${report.input.hidden_states ?? report.input.layers_in_file} hidden states of width ${report.input.d}.`;
+  return p;
+}
+
 // The tensors found, and selects to choose the hidden states and the token ids by hand.
 function detected(index, { files, settings, result }) {
   const box = document.createElement("details");
@@ -527,11 +553,16 @@ function renderDataset(index, outcome) {
     button("Export JSON", () => download(`${base}.infoplane.json`, JSON.stringify(report, null, 2) + "\n", "application/json")),
     button("Export CSV", () => download(`${base}.infoplane.csv`, csv(report), "text/csv")),
   );
+  if (result.probe) {
+    const pr = result.probe;
+    actions.append(button("Export tokens", () => download(`${base}.tokens.json`,
+      JSON.stringify({ model_type: pr.model_type, text: pr.text, texts: pr.texts, input_ids: pr.input_ids }, null, 2) + "\n", "application/json")));
+  }
   const warn = rareLabelWarning(report);
   const chartBox = document.createElement("div");
   chartBox.className = "charts";
   for (const [file, svg] of charts) chartBox.append(figure(file, svg, base));
-  section.append(h, meta, detected(index, outcome), actions, ...(warn ? [warn] : []), chartBox, table(report));
+  section.append(h, meta, result.probe ? probeSummary(result) : detected(index, outcome), actions, ...(warn ? [warn] : []), chartBox, table(report));
   return section;
 }
 

@@ -2,7 +2,7 @@
 // message, or one trajectory chart per "trajectory" message. A message may carry the compiled
 // wasm module (the single-file build, which has no wasm file to fetch); otherwise the module is
 // fetched beside the bindings.
-import init, { analyze, trajectory_chart } from "./pkg/infoplane.js";
+import init, { analyze, analyze_model, trajectory_chart } from "./pkg/infoplane.js";
 
 let ready = null;
 
@@ -17,8 +17,10 @@ self.onmessage = async (event) => {
       return;
     }
     const { files, settings } = event.data;
-    const json = analyze(files, settings, (bytes, totalBytes, layersDone, layersTotal) =>
-      self.postMessage({ id, type: "progress", bytes, totalBytes, layersDone, layersTotal }));
+    const report = (bytes, totalBytes, layersDone, layersTotal) =>
+      self.postMessage({ id, type: "progress", bytes, totalBytes, layersDone, layersTotal });
+    // A model folder: its progress counts sequences of text, not layers.
+    const json = kind === "model" ? analyze_model(files, event.data.name, settings, report) : analyze(files, settings, report);
     // The wasm instance's memory at the end (it only grows), for benches/browser_large_dump.mjs.
     self.postMessage({ id, type: "result", json, wasmMemory: (await ready).memory.buffer.byteLength });
   } catch (error) {

@@ -1,6 +1,10 @@
 //! The operations the supported transformers are built from, in f32 on `[positions, features]`
 //! matrices: linear maps, LayerNorm and RMSNorm, the activations, rotary embeddings and
 //! multi-head attention (causal or not, grouped-query), each as Hugging Face computes it.
+//!
+//! Every result has the same bits natively and in wasm32, so the page prints the CLI's numbers:
+//! products go through [`matmul_nt`] (a fixed order of operations, no fused multiply-add, where
+//! BLAS-style kernels pick their order and FMA by target) and exp/tanh/sin/cos come from `libm`.
 
 use ndarray::{s, Array1, Array2, ArrayView2, Axis};
 
@@ -14,9 +18,51 @@ pub struct Linear {
     pub bias: Option<Array1<f32>>,
 }
 
+/// Lanes of the dot products in [`matmul_nt`]: one AVX register of f32.
+const LANES: usize = 8;
+
+/// `a · bᵀ` for row-major `a` `[n, k]` and `b` `[m, k]`, each output a dot product summed in
+/// [`LANES`] interleaved partial sums combined pairwise. Written by hand (not ndarray's `dot`,
+/// i.e. matrixmultiply) because the order of a product's additions must not depend on the
+/// target; the compiler still turns the lanes into one SIMD register where it has one.
+pub fn matmul_nt(a: ArrayView2<f32>, b: ArrayView2<f32>) -> Array2<f32> {
+    let (n, k) = a.dim();
+    let m = b.nrows();
+    assert_eq!(b.ncols(), k, "inner dimensions differ");
+    let a = a.as_standard_layout();
+    let b = b.as_standard_layout();
+    let (a, b) = (
+        a.as_slice().expect("standard layout"),
+        b.as_slice().expect("standard layout"),
+    );
+    let mut out = vec![0f32; n * m];
+    for (i, row) in out.chunks_exact_mut(m.max(1)).enumerate().take(n) {
+        let x = &a[i * k..(i + 1) * k];
+        for (j, o) in row.iter_mut().enumerate() {
+            *o = dot(x, &b[j * k..(j + 1) * k]);
+        }
+    }
+    Array2::from_shape_vec((n, m), out).expect("n × m values")
+}
+
+fn dot(x: &[f32], y: &[f32]) -> f32 {
+    let mut acc = [0f32; LANES];
+    let (xc, yc) = (x.chunks_exact(LANES), y.chunks_exact(LANES));
+    let (xr, yr) = (xc.remainder(), yc.remainder());
+    for (a, b) in xc.zip(yc) {
+        for l in 0..LANES {
+            acc[l] += a[l] * b[l];
+        }
+    }
+    for (l, (a, b)) in xr.iter().zip(yr).enumerate() {
+        acc[l] += a * b;
+    }
+    ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+}
+
 impl Linear {
     pub fn forward(&self, x: ArrayView2<f32>) -> Array2<f32> {
-        let mut y = x.dot(&self.weight.t());
+        let mut y = matmul_nt(x, self.weight.view());
         if let Some(b) = &self.bias {
             y += b;
         }
@@ -104,9 +150,9 @@ impl Activation {
             }),
             Activation::GeluTanh => x.mapv_inplace(|v| {
                 let c = (2.0 / std::f32::consts::PI).sqrt();
-                0.5 * v * (1.0 + (c * (v + 0.044715 * v * v * v)).tanh())
+                0.5 * v * (1.0 + libm::tanhf(c * (v + 0.044715 * v * v * v)))
             }),
-            Activation::Silu => x.mapv_inplace(|v| v / (1.0 + (-v).exp())),
+            Activation::Silu => x.mapv_inplace(|v| v / (1.0 + libm::expf(-v))),
             Activation::Relu => x.mapv_inplace(|v| v.max(0.0)),
         }
     }
@@ -132,13 +178,13 @@ impl Rotary {
         // HF computes inv_freq in f32 and the angles as an f32 product; the same here, so the
         // angles of long sequences round the way HF's do.
         let inv_freq: Vec<f32> = (0..half)
-            .map(|i| (1.0 / self.base.powf((2 * i) as f64 / self.rotary_dim as f64)) as f32)
+            .map(|i| (1.0 / libm::pow(self.base, (2 * i) as f64 / self.rotary_dim as f64)) as f32)
             .collect();
         let heads = x.ncols() / self.head_dim;
         for (t, mut row) in x.rows_mut().into_iter().enumerate() {
             for (i, &f) in inv_freq.iter().enumerate() {
                 let angle = t as f32 * f;
-                let (sin, cos) = (angle.sin(), angle.cos());
+                let (sin, cos) = (libm::sinf(angle), libm::cosf(angle));
                 for h in 0..heads {
                     let a = h * self.head_dim + i;
                     let b = a + half;
@@ -172,7 +218,7 @@ pub fn attention(
         let qh = q.slice(s![.., h * head_dim..(h + 1) * head_dim]);
         let kh = k.slice(s![.., kvh * head_dim..(kvh + 1) * head_dim]);
         let vh = v.slice(s![.., kvh * head_dim..(kvh + 1) * head_dim]);
-        let mut scores = qh.dot(&kh.t());
+        let mut scores = matmul_nt(qh, kh);
         scores *= scale;
         for (i, mut row) in scores.axis_iter_mut(Axis(0)).enumerate() {
             let visible = if causal { i + 1 } else { t };
@@ -182,13 +228,17 @@ pub fn attention(
                 .fold(f32::NEG_INFINITY, |m, &v| m.max(v));
             let mut sum = 0.0;
             for (j, s) in row.iter_mut().enumerate() {
-                *s = if j < visible { (*s - max).exp() } else { 0.0 };
+                *s = if j < visible {
+                    libm::expf(*s - max)
+                } else {
+                    0.0
+                };
                 sum += *s;
             }
             row /= sum;
         }
         out.slice_mut(s![.., h * head_dim..(h + 1) * head_dim])
-            .assign(&scores.dot(&vh));
+            .assign(&matmul_nt(scores.view(), vh.t()));
     }
     out
 }
@@ -197,6 +247,19 @@ pub fn attention(
 mod tests {
     use super::*;
     use ndarray::array;
+
+    #[test]
+    fn matmul_nt_equals_the_plain_product() {
+        let a = Array2::from_shape_fn((3, 19), |(i, j)| (i * 19 + j) as f32 * 0.25 - 3.0);
+        let b = Array2::from_shape_fn((5, 19), |(i, j)| ((i + 2 * j) % 7) as f32 - 2.5);
+        let ours = matmul_nt(a.view(), b.view());
+        let plain = a.dot(&b.t());
+        assert_eq!(ours.dim(), (3, 5));
+        // Small integers and quarters: every partial sum is exact, so any order gives these.
+        assert_eq!(ours, plain);
+        // Transposed (non-standard) views are accepted.
+        assert_eq!(matmul_nt(a.view(), b.t().t()), plain);
+    }
 
     #[test]
     fn layer_norm_of_a_row_has_zero_mean_and_unit_variance() {

@@ -355,3 +355,38 @@ test("the CSV export holds the CLI's numbers and the settings", async () => {
     }
   });
 });
+
+function cliModel(dirs, args = []) {
+  return JSON.parse(execFileSync(cli, ["model", ...dirs, ...args], { encoding: "utf8" }));
+}
+
+test("a dropped model folder is run on the probe corpus in the page, with the CLI's numbers", async () => {
+  const dir = path.join(fixtures, "models/llama");
+  const page = await openPage("?bins=20&max_sequences=25");
+  await page.setInputFiles("#folder", dir);
+  const section = page.locator("section.dataset", { hasText: "llama/" });
+  await section.waitFor({ timeout: 120000 });
+  const fromPage = await exportJson(page, section);
+  const fromCli = cliModel([dir], ["--bins", "20", "--max-sequences", "25"]);
+  const strip = (r) => ({ ...r, input: { ...r.input, files: [], layout: "" } });
+  assert.deepEqual(strip(fromPage), strip(fromCli), "model run in the page");
+  assert.match(await section.innerText(), /Model \(llama\) run on the probe corpus: 25 sequences/);
+});
+
+test("two checkpoint folders of a model give their trajectory", async () => {
+  const run = mkdtempSync(path.join(tmpdir(), "infoplane-models-"));
+  for (const [step, src] of [["step-300", "models/llama"], ["step-100", "models/llama_bf16"]]) {
+    mkdirSync(path.join(run, step));
+    for (const f of ["config.json", "model.safetensors", "tokenizer.json"]) writeFileSync(path.join(run, step, f), readFileSync(path.join(fixtures, src, f)));
+  }
+  const page = await openPage("?bins=20&orders=1,2&max_sequences=15");
+  await page.setInputFiles("#folder", run);
+  const traj = page.locator("section.trajectory");
+  await traj.waitFor({ timeout: 120000 });
+  const rows = await traj.locator("tbody tr").allInnerTexts();
+  assert.deepEqual(rows.map((r) => r.split("\t").slice(0, 2)), [["step-100/", "100"], ["step-300/", "300"]]);
+  const section = page.locator("section.dataset", { hasText: "step-300/" }).last();
+  const fromCli = cliModel([path.join(run, "step-300")], ["--bins", "20", "--orders", "1,2", "--max-sequences", "15"]);
+  const fromPage = await exportJson(page, section);
+  assert.deepEqual(fromPage.layers, fromCli.layers, "checkpoint step-300");
+});
