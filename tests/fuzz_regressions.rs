@@ -145,11 +145,12 @@ crash_tests! {
     // string: `'x': [']', [']', [']', ...` is 24 lists deep for npyz, depth 1 for the count.
     // Fixed by refusing headers that open more than 4 brackets at all.
     npy_timeout_brackets_closed_in_strings => "npy" / "crash-timeout-brackets-closed-in-strings.npy",
-    // 166 bytes of pickle whose memo references expand to just under MAX_TREE_NODES (2^21)
-    // values: accepted, and built into a tree of 2 million nodes (0.3 s in release, 6 s under the
-    // fuzzer, ~30 s in a debug test build: bounded, so not run by default).
-    #[ignore = "bounded but slow in debug builds: 2^21 pickle nodes"]
+    // 166 and 486 bytes of pickle whose memo references expand (list of [prev, prev], doubling)
+    // to about 2^21 values: at MAX_TREE_NODES = 2^21 they were accepted and built into trees of 2
+    // million nodes (0.3 s in release, 6 to 11 s under the fuzzer). Now over the 2^20 limit, they
+    // are refused as soon as the budget runs out.
     pickle_timeout_shared_reference_tree => "pickle" / "crash-timeout-shared-reference-tree.pkl",
+    pickle_timeout_shared_reference_tree_2 => "pickle" / "crash-timeout-shared-reference-tree-2.pkl",
 }
 
 #[test]
