@@ -151,6 +151,10 @@ crash_tests! {
     // are refused as soon as the budget runs out.
     pickle_timeout_shared_reference_tree => "pickle" / "crash-timeout-shared-reference-tree.pkl",
     pickle_timeout_shared_reference_tree_2 => "pickle" / "crash-timeout-shared-reference-tree-2.pkl",
+    // A 1659-byte torch zip that "timed out" (2 s of wall time) while both cores were
+    // oversubscribed by builds; replayed alone it takes 0.43 s of CPU under instrumentation.
+    // Kept so a real slowdown on it would show.
+    open_detect_timeout_loaded_machine => "open_detect" / "crash-timeout-loaded-machine-torch.pt",
 }
 
 #[test]
