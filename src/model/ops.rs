@@ -22,7 +22,7 @@ pub struct Linear {
 const LANES: usize = 8;
 
 /// `a · bᵀ` for row-major `a` `[n, k]` and `b` `[m, k]`, each output a dot product summed in
-/// [`LANES`] interleaved partial sums combined pairwise. Written by hand (not ndarray's `dot`,
+/// eight (`LANES`) interleaved partial sums combined pairwise. Written by hand (not ndarray's `dot`,
 /// i.e. matrixmultiply) because the order of a product's additions must not depend on the
 /// target; the compiler still turns the lanes into one SIMD register where it has one.
 pub fn matmul_nt(a: ArrayView2<f32>, b: ArrayView2<f32>) -> Array2<f32> {
