@@ -25,7 +25,8 @@ fn model_dir() -> PathBuf {
 }
 
 fn sequences() -> Vec<Vec<u32>> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/models/minilm_reference.json");
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/models/minilm_reference.json");
     let text = std::fs::read_to_string(&path).expect("tests/fixtures/models/minilm_reference.json");
     let value: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
     serde_json::from_value(value["input_ids"].clone()).expect("input_ids: lists of token ids")
