@@ -369,7 +369,7 @@ fn load_model_dir(dir: &Path) -> Result<(Checkpoint, Tokenizer), String> {
                     .len();
                 weights.push((file, BufReader::new(f), len));
             }
-            Role::Other => {}
+            Role::Text | Role::Other => {}
         }
     }
     let config = config.ok_or_else(|| format!("{name}: no config.json in the folder"))?;

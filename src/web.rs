@@ -296,7 +296,7 @@ pub fn analyze_model(
                 };
                 weights.push((fname, BufReader::with_capacity(SLICE_BYTES, source), len));
             }
-            Role::Other if fname.ends_with(".txt") => {
+            Role::Text => {
                 let bytes = read_whole(&reader, &file)?;
                 text = Some((
                     fname.clone(),

@@ -15,6 +15,9 @@ pub enum Role {
     Tokenizer,
     Safetensors,
     PytorchBin,
+    /// A `.txt` given to run the model on (the tokenizer's own `vocab.txt` / `merges.txt` are
+    /// not text).
+    Text,
     /// Everything else (tokenizer_config.json, README.md, the shard index, optimizer states...).
     Other,
 }
@@ -27,6 +30,8 @@ pub fn role(name: &str) -> Role {
         "tokenizer.json" => Role::Tokenizer,
         b if b.ends_with(".safetensors") && b.starts_with("model") => Role::Safetensors,
         b if b.starts_with("pytorch_model") && b.ends_with(".bin") => Role::PytorchBin,
+        "vocab.txt" | "merges.txt" => Role::Other,
+        b if b.ends_with(".txt") => Role::Text,
         _ => Role::Other,
     }
 }

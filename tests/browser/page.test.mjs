@@ -412,6 +412,8 @@ test("two checkpoint folders of a model give their trajectory", async () => {
   for (const [step, src] of [["step-300", "models/llama"], ["step-100", "models/llama_bf16"]]) {
     mkdirSync(path.join(run, step));
     for (const f of ["config.json", "model.safetensors", "tokenizer.json"]) writeFileSync(path.join(run, step, f), readFileSync(path.join(fixtures, src, f)));
+    // BERT folders carry a vocab.txt: it is the tokenizer's, not a text to run on.
+    writeFileSync(path.join(run, step, "vocab.txt"), "[PAD]\n[UNK]\nthe\n");
   }
   const page = await openPage("?bins=20&orders=1,2&max_sequences=15");
   await page.setInputFiles("#folder", run);
@@ -421,6 +423,7 @@ test("two checkpoint folders of a model give their trajectory", async () => {
   assert.deepEqual(rows.map((r) => r.split("\t").slice(0, 2)), [["step-100/", "100"], ["step-300/", "300"]]);
   const section = page.locator("section.dataset", { hasText: "step-300/" }).last();
   const fromCli = cliModel([path.join(run, "step-300")], ["--bins", "20", "--orders", "1,2", "--max-sequences", "15"]);
+  assert.match(await section.innerText(), /run on the probe corpus: 15 sequences/);
   const fromPage = await exportJson(page, section);
   assert.deepEqual(fromPage.layers, fromCli.layers, "checkpoint step-300");
 });
