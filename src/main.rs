@@ -60,6 +60,10 @@ struct TextArgs {
     /// Cut each line to at most N tokens, special tokens included.
     #[arg(long, default_value_t = 128)]
     max_length: usize,
+    /// Instead of one sequence per line: tokenise the whole text (no special tokens) and cut it
+    /// into windows of N tokens; --max-sequences then counts windows.
+    #[arg(long)]
+    window: Option<usize>,
 }
 
 #[derive(Args)]
@@ -393,6 +397,7 @@ fn probe_of(args: &TextArgs, tokenizer: &Tokenizer) -> Result<Probe, String> {
     let settings = ProbeSettings {
         max_sequences: args.max_sequences,
         max_length: args.max_length,
+        window: args.window,
     };
     probe::tokenize(&name, &text, tokenizer, settings).map_err(|e| e.to_string())
 }

@@ -1,6 +1,8 @@
 //! The text a model is run on: the built-in probe corpus (written for infoplane, one sentence
 //! per line) or the user's own `.txt`, tokenised by the model's tokenizer into sequences — one
-//! per non-empty line, at most `max_sequences` of them, each cut to `max_length` tokens.
+//! per non-empty line, at most `max_sequences` of them, each cut to `max_length` tokens; or, for
+//! a long text, the whole text tokenised once without special tokens and cut into consecutive
+//! windows of `window` tokens (no BOS / `[CLS]` / `[SEP]` inside windows).
 
 use crate::model::tokenizer::Tokenizer;
 use crate::model::ModelError;
@@ -15,6 +17,10 @@ pub struct ProbeSettings {
     pub max_sequences: Option<usize>,
     /// Tokens kept per line, special tokens included (longer lines are cut at the end).
     pub max_length: usize,
+    /// Cut the whole text into windows of this many tokens instead of one sequence per line
+    /// (`max_sequences` then counts windows; a last window shorter than 2 tokens is dropped).
+    #[serde(default)]
+    pub window: Option<usize>,
 }
 
 impl Default for ProbeSettings {
@@ -22,6 +28,7 @@ impl Default for ProbeSettings {
         Self {
             max_sequences: None,
             max_length: 128,
+            window: None,
         }
     }
 }
@@ -46,6 +53,9 @@ pub fn tokenize(
         return Err(ModelError::new(
             "the maximum length must be at least 1 token",
         ));
+    }
+    if let Some(n) = settings.window {
+        return windows(name, text, tokenizer, n, settings.max_sequences);
     }
     let lines = text
         .lines()
@@ -77,6 +87,40 @@ pub fn tokenize(
         )));
     }
     Ok(probe)
+}
+
+fn windows(
+    name: &str,
+    text: &str,
+    tokenizer: &Tokenizer,
+    n: usize,
+    max_sequences: Option<usize>,
+) -> Result<Probe, ModelError> {
+    if n < 2 {
+        return Err(ModelError::new("a window must hold at least 2 tokens"));
+    }
+    let ids = tokenizer
+        .encode_plain(text)
+        .map_err(|e| ModelError::new(format!("{name}: {e}")))?;
+    let sequences: Vec<Vec<u32>> = ids
+        .chunks(n)
+        .filter(|w| w.len() >= 2)
+        .take(max_sequences.unwrap_or(usize::MAX))
+        .map(<[u32]>::to_vec)
+        .collect();
+    if sequences.is_empty() {
+        return Err(ModelError::new(format!(
+            "{name}: no text to run the model on"
+        )));
+    }
+    Ok(Probe {
+        texts: sequences
+            .iter()
+            .map(|w| format!("window of {} tokens", w.len()))
+            .collect(),
+        sequences,
+        truncated: 0,
+    })
 }
 
 #[cfg(test)]

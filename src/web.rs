@@ -126,6 +126,8 @@ struct WebSettings {
     /// Model runs: lines of text used (`None`: all) and tokens kept per line.
     max_sequences: Option<usize>,
     max_length: usize,
+    /// Cut the text into windows of this many tokens instead of one sequence per line.
+    window: Option<usize>,
 }
 
 impl Default for WebSettings {
@@ -143,6 +145,7 @@ impl Default for WebSettings {
             exclude_first: false,
             max_sequences: None,
             max_length: ProbeSettings::default().max_length,
+            window: None,
         }
     }
 }
@@ -319,6 +322,7 @@ pub fn analyze_model(
         ProbeSettings {
             max_sequences: s.max_sequences,
             max_length: s.max_length,
+            window: s.window,
         },
     )
     .map_err(|e| err(&e))?;

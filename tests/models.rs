@@ -258,3 +258,52 @@ fn folders_infoplane_cannot_run_get_one_line_messages() {
     }
     std::fs::remove_dir_all(&tmp).ok();
 }
+
+#[test]
+fn a_long_text_is_cut_into_windows_of_hf_token_ids() {
+    // The GPT-2 fixture's tokenizer adds no special tokens, so HF's ids of a text are the ids
+    // the windows must cover, in order.
+    let dir = fixture("models/gpt2");
+    let mut expected = open_file(&dir.join("expected.npz"));
+    let texts = expected.read_strings("texts").unwrap();
+    let hf: Vec<u64> = expected
+        .read_i64("input_ids_2")
+        .unwrap()
+        .iter()
+        .map(|&t| t as u64)
+        .collect();
+    let tmp = std::env::temp_dir().join(format!("infoplane-window-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    std::fs::write(tmp.join("text.txt"), &texts[2]).unwrap();
+    let tokens = tmp.join("tokens.json");
+    let out = common::infoplane(&[
+        "model",
+        dir.to_str().unwrap(),
+        "--text",
+        tmp.join("text.txt").to_str().unwrap(),
+        "--window",
+        "8",
+        "--orders",
+        "1",
+        "--save-tokens",
+        tokens.to_str().unwrap(),
+    ]);
+    let report = common::stdout_json(&out);
+    let used: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&tokens).unwrap()).unwrap();
+    std::fs::remove_dir_all(&tmp).ok();
+    let windows: Vec<Vec<u64>> = serde_json::from_value(used[0]["input_ids"].clone()).unwrap();
+    assert!(
+        hf.len() > 16,
+        "the long probe sentence has {} tokens",
+        hf.len()
+    );
+    assert_eq!(
+        windows.len(),
+        hf.len().div_ceil(8) - usize::from(hf.len() % 8 == 1)
+    );
+    assert!(windows[..windows.len() - 1].iter().all(|w| w.len() == 8));
+    let flat: Vec<u64> = windows.concat();
+    assert_eq!(flat[..], hf[..flat.len()]);
+    assert_eq!(report["input"]["sequences"], windows.len());
+}

@@ -30,6 +30,7 @@ function readSettings() {
     exclude_first: f.get("exclude_first") === "on",
     max_sequences: Number(f.get("max_sequences")) || null,
     max_length: Number(f.get("max_length")) || 128,
+    window: Number(f.get("window")) || null,
   };
 }
 
@@ -45,6 +46,7 @@ function settingsToUrl() {
   s.exclude_first ? q.set("exclude_first", "1") : q.delete("exclude_first");
   s.max_sequences === null ? q.delete("max_sequences") : q.set("max_sequences", s.max_sequences);
   s.max_length === 128 ? q.delete("max_length") : q.set("max_length", s.max_length);
+  s.window === null ? q.delete("window") : q.set("window", s.window);
   history.replaceState(null, "", "?" + q.toString());
 }
 
@@ -58,6 +60,7 @@ function settingsFromUrl() {
   form.exclude_first.checked = q.get("exclude_first") === "1";
   if (q.has("max_sequences")) form.max_sequences.value = q.get("max_sequences");
   if (q.has("max_length")) form.max_length.value = q.get("max_length");
+  if (q.has("window")) form.window.value = q.get("window");
   if (q.has("orders")) {
     const on = new Set(q.get("orders").split(",").map(Number));
     for (const box of form.querySelectorAll("input[name=order]")) box.checked = on.has(Number(box.value));

@@ -33,6 +33,15 @@ impl Tokenizer {
         Ok(enc.get_ids().to_vec())
     }
 
+    /// The ids of `text` alone, without special tokens (for cutting a long text into windows).
+    pub fn encode_plain(&self, text: &str) -> Result<Vec<u32>, ModelError> {
+        let enc = self
+            .inner
+            .encode(text, false)
+            .map_err(|e| ModelError::new(format!("cannot tokenize {:?}: {e}", short(text))))?;
+        Ok(enc.get_ids().to_vec())
+    }
+
     /// The text of each id (for showing and exporting what was analysed).
     pub fn tokens(&self, ids: &[u32]) -> Vec<String> {
         ids.iter()

@@ -427,3 +427,16 @@ test("two checkpoint folders of a model give their trajectory", async () => {
   const fromPage = await exportJson(page, section);
   assert.deepEqual(fromPage.layers, fromCli.layers, "checkpoint step-300");
 });
+
+test("a model run on windows of the text gives the CLI's numbers", async () => {
+  const dir = path.join(fixtures, "models/gpt_neox");
+  const page = await openPage("?bins=20&orders=1,2&window=16&max_sequences=12");
+  await page.setInputFiles("#folder", dir);
+  const section = page.locator("section.dataset", { hasText: "gpt_neox/" });
+  await section.waitFor({ timeout: 120000 });
+  const fromPage = await exportJson(page, section);
+  const fromCli = cliModel([dir], ["--bins", "20", "--orders", "1,2", "--window", "16", "--max-sequences", "12"]);
+  assert.equal(fromPage.input.sequences, 12);
+  assert.equal(fromPage.input.tokens, 12 * 16);
+  assert.deepEqual(fromPage.layers, fromCli.layers, "windows");
+});
