@@ -38,6 +38,48 @@ impl Default for AnalysisSettings {
     }
 }
 
+impl AnalysisSettings {
+    /// The layers to analyse out of `available` (all when none were asked for); `source` and
+    /// `has` ("the data has layers") word the message for a layer that is not there.
+    fn chosen_layers(
+        &self,
+        available: &[usize],
+        source: &str,
+        has: &str,
+    ) -> Result<Vec<usize>, AnalysisError> {
+        let Some(wanted) = &self.layers else {
+            return Ok(available.to_vec());
+        };
+        if let Some(bad) = wanted.iter().find(|l| !available.contains(l)) {
+            return Err(AnalysisError::Settings(format!(
+                "{source}: layer {bad} requested, but {has} {}",
+                describe_layers(available)
+            )));
+        }
+        Ok(wanted.clone())
+    }
+
+    /// The sequences to analyse out of `all` (one shard when `sequences` is set).
+    fn chosen_sequences<'a>(
+        &self,
+        all: &'a [Range<usize>],
+        source: &str,
+        has: &str,
+    ) -> Result<&'a [Range<usize>], AnalysisError> {
+        let Some(r) = &self.sequences else {
+            return Ok(all);
+        };
+        all.get(r.clone()).ok_or_else(|| {
+            AnalysisError::Settings(format!(
+                "{source}: sequences {}..{} requested, but {has} {}",
+                r.start,
+                r.end,
+                all.len()
+            ))
+        })
+    }
+}
+
 /// Anything that stops an analysis, with a one-line message.
 #[derive(Debug, thiserror::Error)]
 pub enum AnalysisError {
@@ -202,33 +244,12 @@ pub fn analyze(
     let names: Vec<String> = files.iter().map(|f| f.file_name().to_owned()).collect();
     let source = names.join(" + ");
     let available: Vec<usize> = layout.layers.iter().map(|l| l.layer).collect();
-    let layers: Vec<usize> = match &settings.layers {
-        None => available.clone(),
-        Some(wanted) => {
-            if let Some(bad) = wanted.iter().find(|l| !available.contains(l)) {
-                return Err(AnalysisError::Settings(format!(
-                    "{source}: layer {bad} requested, but the data has layers {}",
-                    describe_layers(&available)
-                )));
-            }
-            wanted.clone()
-        }
-    };
+    let layers = settings.chosen_layers(&available, &source, "the data has layers")?;
 
     // Positions (rows within a layer), their label sets, and the summary of what went in.
     let (orders, mut specs, rows, mut label_columns, summary) = match &layout.text {
         Some(text) => {
-            let sequences: &[Range<usize>] = match &settings.sequences {
-                None => &text.sequences,
-                Some(r) => text.sequences.get(r.clone()).ok_or_else(|| {
-                    AnalysisError::Settings(format!(
-                        "{source}: sequences {}..{} requested, but the data has {}",
-                        r.start,
-                        r.end,
-                        text.sequences.len()
-                    ))
-                })?,
-            };
+            let sequences = settings.chosen_sequences(&text.sequences, &source, "the data has")?;
             let plan = labels::plan(
                 &text.tokens,
                 sequences,
@@ -361,35 +382,14 @@ pub fn analyze_model(
     on_sequence: &mut dyn FnMut(usize, usize),
 ) -> Result<Analysis, AnalysisError> {
     let available: Vec<usize> = (0..model.hidden_states()).collect();
-    let layers = match &settings.layers {
-        None => available.clone(),
-        Some(wanted) => {
-            if let Some(bad) = wanted.iter().find(|l| !available.contains(l)) {
-                return Err(AnalysisError::Settings(format!(
-                    "{name}: layer {bad} requested, but the model has hidden states {}",
-                    describe_layers(&available)
-                )));
-            }
-            wanted.clone()
-        }
-    };
+    let layers = settings.chosen_layers(&available, name, "the model has hidden states")?;
     let mut tokens = Vec::new();
     let mut ranges = Vec::with_capacity(sequences.len());
     for s in sequences {
         ranges.push(tokens.len()..tokens.len() + s.len());
         tokens.extend_from_slice(s);
     }
-    let chosen: &[Range<usize>] = match &settings.sequences {
-        None => &ranges,
-        Some(r) => ranges.get(r.clone()).ok_or_else(|| {
-            AnalysisError::Settings(format!(
-                "{name}: sequences {}..{} requested, but the text gives {}",
-                r.start,
-                r.end,
-                ranges.len()
-            ))
-        })?,
-    };
+    let chosen = settings.chosen_sequences(&ranges, name, "the text gives")?;
     let plan = labels::plan(&tokens, chosen, &settings.orders, settings.exclude_first)?;
     let spec_names: Vec<&str> = plan.specs.iter().map(|s| s.name.as_str()).collect();
     let prototype = SoftEntropyAccumulator::new(settings.estimator, model.d(), &spec_names)?;

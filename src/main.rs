@@ -75,18 +75,7 @@ struct ModelArgs {
     #[command(flatten)]
     text: TextArgs,
     #[command(flatten)]
-    estimator: EstimatorArgs,
-    /// n-gram orders (1 to 4), comma-separated.
-    #[arg(long, default_value = "1,2,3", value_delimiter = ',')]
-    orders: Vec<usize>,
-    /// Hidden states to analyse, e.g. 0,3,5-7 (default: all; 0 is the embedding output).
-    #[arg(long)]
-    layers: Option<String>,
-    /// Leave out the first position of each sequence (BOS / [CLS]).
-    #[arg(long)]
-    exclude_first: bool,
-    #[arg(long, value_enum, default_value_t = Format::Json)]
-    format: Format,
+    analysis: AnalysisArgs,
     /// Also write the texts and token ids used, as JSON, so the run can be reproduced.
     #[arg(long)]
     save_tokens: Option<PathBuf>,
@@ -129,6 +118,41 @@ impl EstimatorArgs {
             n_bins: self.bins,
             seed: self.seed,
             calibration,
+        })
+    }
+}
+
+/// What to compute and print, shared by `analyze` and `model`.
+#[derive(Args)]
+struct AnalysisArgs {
+    #[command(flatten)]
+    estimator: EstimatorArgs,
+    /// n-gram orders (1 to 4), comma-separated.
+    #[arg(long, default_value = "1,2,3", value_delimiter = ',')]
+    orders: Vec<usize>,
+    /// Layers (hidden states) to analyse, e.g. 0,3,5-7 (default: all; 0 is the embedding output).
+    #[arg(long)]
+    layers: Option<String>,
+    /// Leave out the first position of each sequence (a BOS token, [CLS] or attention sink);
+    /// changes anything only when order 1 is the largest order.
+    #[arg(long)]
+    exclude_first: bool,
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    format: Format,
+}
+
+impl AnalysisArgs {
+    fn settings(&self, sequences: Option<Range<usize>>) -> Result<AnalysisSettings, String> {
+        Ok(AnalysisSettings {
+            estimator: self.estimator.config()?,
+            orders: self.orders.clone(),
+            layers: self
+                .layers
+                .as_deref()
+                .map(analysis::parse_layers)
+                .transpose()?,
+            sequences,
+            exclude_first: self.exclude_first,
         })
     }
 }
@@ -192,22 +216,10 @@ struct AnalyzeArgs {
     #[command(flatten)]
     layout: LayoutArgs,
     #[command(flatten)]
-    estimator: EstimatorArgs,
-    /// n-gram orders (1 to 4), comma-separated.
-    #[arg(long, default_value = "1,2,3", value_delimiter = ',')]
-    orders: Vec<usize>,
-    /// Layers to analyse, e.g. 0,3,5-7 (default: all; 0 is the embedding output).
-    #[arg(long)]
-    layers: Option<String>,
+    analysis: AnalysisArgs,
     /// Only these sequences, as START..END (end exclusive): one shard of the dump.
     #[arg(long)]
     sequences: Option<String>,
-    /// Leave out the first position of each sequence (a BOS token or attention sink); changes
-    /// anything only when order 1 is the largest order.
-    #[arg(long)]
-    exclude_first: bool,
-    #[arg(long, value_enum, default_value_t = Format::Json)]
-    format: Format,
     /// Also write the mergeable state of this analysis to this file.
     #[arg(long)]
     save_state: Option<PathBuf>,
@@ -403,17 +415,7 @@ fn probe_of(args: &TextArgs, tokenizer: &Tokenizer) -> Result<Probe, String> {
 }
 
 fn run_models(m: &ModelArgs) -> Result<(), String> {
-    let settings = AnalysisSettings {
-        estimator: m.estimator.config()?,
-        orders: m.orders.clone(),
-        layers: m
-            .layers
-            .as_deref()
-            .map(analysis::parse_layers)
-            .transpose()?,
-        sequences: None,
-        exclude_first: m.exclude_first,
-    };
+    let settings = m.analysis.settings(None)?;
     let mut outputs = Vec::new();
     let mut used = Vec::new();
     for dir in &m.dirs {
@@ -429,7 +431,7 @@ fn run_models(m: &ModelArgs) -> Result<(), String> {
             &mut |_, _| {},
         )
         .map_err(|e| e.to_string())?;
-        outputs.push(match m.format {
+        outputs.push(match m.analysis.format {
             Format::Json => {
                 serde_json::to_value(Report::from_analysis(&result)).map_err(|e| e.to_string())?
             }
@@ -499,17 +501,9 @@ fn write_hidden_states(h: &HiddenStatesArgs) -> Result<(), String> {
 fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Analyze(a) => {
-            let settings = AnalysisSettings {
-                estimator: a.estimator.config()?,
-                orders: a.orders.clone(),
-                layers: a
-                    .layers
-                    .as_deref()
-                    .map(analysis::parse_layers)
-                    .transpose()?,
-                sequences: a.sequences.as_deref().map(parse_range).transpose()?,
-                exclude_first: a.exclude_first,
-            };
+            let settings = a
+                .analysis
+                .settings(a.sequences.as_deref().map(parse_range).transpose()?)?;
             let (mut files, labels_only) = open_all(&a.files, a.layout.raw_shape.as_deref())?;
             let result = analysis::analyze(
                 &mut files,
@@ -523,7 +517,7 @@ fn run(cli: Cli) -> Result<(), String> {
             if let Some(path) = &a.save_state {
                 save(path, &result)?;
             }
-            print(&result, a.format)
+            print(&result, a.analysis.format)
         }
         Command::Inspect(i) => inspect(&i),
         Command::Merge(m) => {

@@ -31,15 +31,17 @@ fn start() {
     console_error_panic_hook::set_once();
 }
 
-/// What the page is told as the analysis goes: `progress(bytes_read, bytes_total, layers_done,
-/// layers_total)`, after every [`REPORT_EVERY_BYTES`] read and after every layer.
+/// What the page is told as the analysis goes: `progress(bytes_read, bytes_total, done, total)`
+/// (layers of a dump, or sequences of a model run), after every [`REPORT_EVERY_BYTES`] read and
+/// after every layer or every 1 % of the sequences.
 struct Progress {
     callback: js_sys::Function,
     bytes_read: u64,
     bytes_total: u64,
     reported_at: u64,
-    layers_done: usize,
-    layers_total: usize,
+    /// Layers done (dumps) or sequences run (models), of `total`.
+    done: usize,
+    total: usize,
 }
 
 impl Progress {
@@ -48,8 +50,8 @@ impl Progress {
         let args = js_sys::Array::of4(
             &JsValue::from(self.bytes_read as f64),
             &JsValue::from(self.bytes_total as f64),
-            &JsValue::from(self.layers_done as u32),
-            &JsValue::from(self.layers_total as u32),
+            &JsValue::from(self.done as u32),
+            &JsValue::from(self.total as u32),
         );
         // A failing progress callback must not stop the analysis.
         let _ = self.callback.apply(&JsValue::NULL, &args);
@@ -70,6 +72,25 @@ struct FileSource {
     pos: u64,
     len: u64,
     progress: Rc<RefCell<Progress>>,
+}
+
+impl FileSource {
+    /// `file` read in [`SLICE_BYTES`] slices, counting into `progress`.
+    fn buffered(
+        file: web_sys::File,
+        reader: &web_sys::FileReaderSync,
+        progress: &Rc<RefCell<Progress>>,
+    ) -> BufReader<FileSource> {
+        let len = file.size() as u64;
+        let source = FileSource {
+            file,
+            reader: reader.clone(),
+            pos: 0,
+            len,
+            progress: progress.clone(),
+        };
+        BufReader::with_capacity(SLICE_BYTES, source)
+    }
 }
 
 impl Read for FileSource {
@@ -151,8 +172,8 @@ impl Default for WebSettings {
 }
 
 /// Analyses `files` (an array of `File`, forming one dataset) with `settings` (an object; missing
-/// fields take the reference's defaults). `progress(bytes_read, bytes_total, layers_done,
-/// layers_total)` is called as the files are read and after each layer.
+/// fields take the reference's defaults). `progress(bytes_read, bytes_total,
+/// layers_done, layers_total)` is called as the files are read and after each layer.
 /// Returns JSON: `{"report": <the CLI's report>, "reference": <the reference's shape>,
 /// "charts": [[name, svg], ...], "files": [{"name", "format", "tensors": [...]}]}`; throws the
 /// one-line message on bad input.
@@ -169,34 +190,16 @@ pub fn analyze(
         labels: s.labels,
     };
     let reader = web_sys::FileReaderSync::new()?;
-    let files: Vec<web_sys::File> = files
-        .iter()
-        .map(|f| f.dyn_into())
-        .collect::<Result<_, _>>()?;
-    let progress = Rc::new(RefCell::new(Progress {
-        callback: progress.clone(),
-        bytes_read: 0,
-        bytes_total: files.iter().map(|f| f.size() as u64).sum(),
-        reported_at: 0,
-        layers_done: 0,
-        layers_total: 0,
-    }));
+    let (files, progress) = files_with_progress(files, progress)?;
     let mut opened: Vec<Box<dyn TensorFile>> = Vec::new();
     let mut labels_only = Vec::new();
     let mut described = Vec::new();
     for file in files {
         let name = file.name();
         let len = file.size() as u64;
-        let source = FileSource {
-            file,
-            reader: reader.clone(),
-            pos: 0,
-            len,
-            progress: progress.clone(),
-        };
         let o = open::open(
             &name,
-            BufReader::with_capacity(SLICE_BYTES, source),
+            FileSource::buffered(file, &reader, &progress),
             len,
             None,
         )
@@ -213,8 +216,8 @@ pub fn analyze(
     }
     let mut on_layer = |done: usize, total: usize| {
         let mut p = progress.borrow_mut();
-        p.layers_done = done;
-        p.layers_total = total;
+        p.done = done;
+        p.total = total;
         p.report();
     };
     let result = analysis::analyze(
@@ -226,14 +229,38 @@ pub fn analyze(
         &mut on_layer,
     )
     .map_err(|e| JsValue::from_str(&e.to_string()))?;
-    let report = Report::from_analysis(&result);
-    let out = serde_json::json!({
+    Ok(result_json(&result, described).to_string())
+}
+
+/// The dropped files, and the progress reporter that counts the bytes read from them.
+fn files_with_progress(
+    files: js_sys::Array,
+    callback: &js_sys::Function,
+) -> Result<(Vec<web_sys::File>, Rc<RefCell<Progress>>), JsValue> {
+    let files: Vec<web_sys::File> = files
+        .iter()
+        .map(|f| f.dyn_into())
+        .collect::<Result<_, _>>()?;
+    let progress = Rc::new(RefCell::new(Progress {
+        callback: callback.clone(),
+        bytes_read: 0,
+        bytes_total: files.iter().map(|f| f.size() as u64).sum(),
+        reported_at: 0,
+        done: 0,
+        total: 0,
+    }));
+    Ok((files, progress))
+}
+
+/// What both entry points return: the report, the reference's shape, the charts and the files.
+fn result_json(result: &analysis::Analysis, files: Vec<serde_json::Value>) -> serde_json::Value {
+    let report = Report::from_analysis(result);
+    serde_json::json!({
         "report": report,
-        "reference": report::reference_shape(&result),
+        "reference": report::reference_shape(result),
         "charts": crate::plot::charts(&report),
-        "files": described,
-    });
-    Ok(out.to_string())
+        "files": files,
+    })
 }
 
 /// A whole (small) file's bytes: config.json, tokenizer.json, a text.
@@ -256,18 +283,7 @@ pub fn analyze_model(
     let (s, settings) = parse_settings(settings)?;
     let err = |e: &dyn std::fmt::Display| JsValue::from_str(&format!("{name}: {e}"));
     let reader = web_sys::FileReaderSync::new()?;
-    let files: Vec<web_sys::File> = files
-        .iter()
-        .map(|f| f.dyn_into())
-        .collect::<Result<_, _>>()?;
-    let progress = Rc::new(RefCell::new(Progress {
-        callback: progress.clone(),
-        bytes_read: 0,
-        bytes_total: files.iter().map(|f| f.size() as u64).sum(),
-        reported_at: 0,
-        layers_done: 0,
-        layers_total: 0,
-    }));
+    let (files, progress) = files_with_progress(files, progress)?;
     let (mut config, mut tokenizer, mut text) = (None, None, None);
     let mut weights = Vec::new();
     let mut described = Vec::new();
@@ -290,14 +306,7 @@ pub fn analyze_model(
                 let len = file.size() as u64;
                 described
                     .push(serde_json::json!({"name": fname, "format": "weights", "tensors": []}));
-                let source = FileSource {
-                    file,
-                    reader: reader.clone(),
-                    pos: 0,
-                    len,
-                    progress: progress.clone(),
-                };
-                weights.push((fname, BufReader::with_capacity(SLICE_BYTES, source), len));
+                weights.push((fname, FileSource::buffered(file, &reader, &progress), len));
             }
             Role::Text => {
                 let bytes = read_whole(&reader, &file)?;
@@ -328,8 +337,8 @@ pub fn analyze_model(
     .map_err(|e| err(&e))?;
     let mut on_sequence = |done: usize, total: usize| {
         let mut p = progress.borrow_mut();
-        p.layers_done = done;
-        p.layers_total = total;
+        p.done = done;
+        p.total = total;
         // One report per 1 % of the text is plenty.
         if done == total || done.is_multiple_of((total / 100).max(1)) {
             p.report();
@@ -344,19 +353,13 @@ pub fn analyze_model(
         &mut on_sequence,
     )
     .map_err(|e| JsValue::from_str(&e.to_string()))?;
-    let report = Report::from_analysis(&result);
-    let out = serde_json::json!({
-        "report": report,
-        "reference": report::reference_shape(&result),
-        "charts": crate::plot::charts(&report),
-        "files": described,
-        "probe": {
+    let mut out = result_json(&result, described);
+    out["probe"] = serde_json::json!({
             "text": text_name,
             "texts": probe.texts,
             "input_ids": probe.sequences,
             "truncated": probe.truncated,
             "model_type": ckpt.config.model_type(),
-        },
     });
     Ok(out.to_string())
 }
