@@ -72,8 +72,14 @@ fn make_labels() -> Labels {
     let t = LABEL_BATCHES * BATCH + 5;
     let tokens = zipf_tokens(t, 20_250_101);
     let whole = 0..t;
-    let plan = labels::plan(&tokens, std::slice::from_ref(&whole), &[1, 2, 3], false)
-        .expect("valid orders and sequence");
+    // The raw token-tuple keys (no unique/rare marking, no shuffled copies).
+    let plan = labels::universe(
+        &tokens,
+        std::slice::from_ref(&whole),
+        &[1, 2, 3],
+        &labels::LabelOptions::default(),
+    )
+    .expect("valid orders and sequence");
     assert_eq!(plan.positions.len(), LABEL_BATCHES * BATCH);
     Labels {
         names: plan.specs.iter().map(|s| s.name.clone()).collect(),

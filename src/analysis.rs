@@ -3,15 +3,18 @@
 //! An [`Analysis`] is also the mergeable state that shards computed apart combine into.
 
 use std::ops::Range;
+use std::sync::Arc;
 
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
 use crate::estimator::{EstimatorConfig, EstimatorError, LabelKey, SoftEntropyAccumulator};
-use crate::formats::layout::{self, LayoutOverrides};
+use crate::formats::layout::{self, LayerSource, LayoutOverrides};
 use crate::formats::tensor::{StreamError, TensorFile};
 use crate::formats::FormatError;
-use crate::labels::{self, LabelError, LabelSetSpec};
+use crate::labels::{
+    self, BackoffCounts, LabelError, LabelOptions, LabelPlan, LabelSetSpec, NamedColumn,
+};
 
 /// What to compute. `layers: None` means every layer; `sequences: None` means every sequence.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -20,11 +23,26 @@ pub struct AnalysisSettings {
     pub orders: Vec<usize>,
     pub layers: Option<Vec<usize>>,
     pub sequences: Option<Range<usize>>,
-    /// Leave out the first position of each sequence (BOS / attention sink); only changes
-    /// anything for order-1-only analyses, whose positions otherwise start at 0.
+    /// Positions left out, minimum counts, back-off, shuffled baselines.
     #[serde(default)]
-    pub exclude_first: bool,
+    pub labels: LabelOptions,
+    /// Sets of reference points: seeds `estimator.seed`, `+1`, ... (1 = the reference's one).
+    #[serde(default = "one")]
+    pub seeds: usize,
+    /// Subtract each layer's mean row (over the whole data's positions, from a first pass) before
+    /// the rows are normalised.
+    #[serde(default)]
+    pub centre: bool,
 }
+
+fn one() -> usize {
+    1
+}
+
+/// Most sets of reference points one analysis may use.
+pub const MAX_SEEDS: usize = 100;
+/// Most shuffled copies of each label set.
+pub const MAX_SHUFFLES: usize = 100;
 
 impl Default for AnalysisSettings {
     fn default() -> Self {
@@ -33,7 +51,9 @@ impl Default for AnalysisSettings {
             orders: vec![1, 2, 3],
             layers: None,
             sequences: None,
-            exclude_first: false,
+            labels: LabelOptions::default(),
+            seeds: 1,
+            centre: false,
         }
     }
 }
@@ -59,24 +79,65 @@ impl AnalysisSettings {
         Ok(wanted.clone())
     }
 
-    /// The sequences to analyse out of `all` (one shard when `sequences` is set).
-    fn chosen_sequences<'a>(
+    /// The sequences to analyse out of `count` (one shard when `sequences` is set).
+    fn chosen_sequences(
         &self,
-        all: &'a [Range<usize>],
+        count: usize,
         source: &str,
         has: &str,
-    ) -> Result<&'a [Range<usize>], AnalysisError> {
+    ) -> Result<Range<usize>, AnalysisError> {
         let Some(r) = &self.sequences else {
-            return Ok(all);
+            return Ok(0..count);
         };
-        all.get(r.clone()).ok_or_else(|| {
-            AnalysisError::Settings(format!(
-                "{source}: sequences {}..{} requested, but {has} {}",
-                r.start,
-                r.end,
-                all.len()
-            ))
-        })
+        if r.start > r.end || r.end > count {
+            return Err(AnalysisError::Settings(format!(
+                "{source}: sequences {}..{} requested, but {has} {count}",
+                r.start, r.end
+            )));
+        }
+        Ok(r.clone())
+    }
+
+    /// Checks the counts that multiply the work.
+    pub(crate) fn check(&self, source: &str) -> Result<(), AnalysisError> {
+        if self.seeds == 0 || self.seeds > MAX_SEEDS {
+            return Err(AnalysisError::Settings(format!(
+                "{source}: seeds must be 1 to {MAX_SEEDS}, got {}",
+                self.seeds
+            )));
+        }
+        if self.labels.shuffles > MAX_SHUFFLES {
+            return Err(AnalysisError::Settings(format!(
+                "{source}: shuffles must be 0 to {MAX_SHUFFLES}, got {}",
+                self.labels.shuffles
+            )));
+        }
+        Ok(())
+    }
+
+    /// One empty accumulator per seed for `d`-dimensional rows tracking `plan`'s label sets and
+    /// their shuffled copies.
+    pub(crate) fn accumulators(
+        &self,
+        d: usize,
+        specs: &[LabelSetSpec],
+    ) -> Result<Vec<SoftEntropyAccumulator>, EstimatorError> {
+        let mut names: Vec<String> = specs.iter().map(|s| s.name.clone()).collect();
+        for spec in specs {
+            for k in 0..self.labels.shuffles {
+                names.push(format!("{}~shuffled{}", spec.name, k + 1));
+            }
+        }
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        (0..self.seeds as u64)
+            .map(|i| {
+                let config = EstimatorConfig {
+                    seed: self.estimator.seed.wrapping_add(i),
+                    ..self.estimator
+                };
+                SoftEntropyAccumulator::new(config, d, &names)
+            })
+            .collect()
     }
 }
 
@@ -112,16 +173,44 @@ pub struct InputSummary {
     pub positions: usize,
     /// Sequences shorter than 2n tokens, which give no position.
     pub sequences_without_positions: usize,
+    /// Per back-off label set, the analysed positions labelled at each order.
+    #[serde(default)]
+    pub backoff: Vec<BackoffCounts>,
+    /// Fingerprints of the data the labels were counted and shuffled over: one for an analysis
+    /// and for merged shards of one dataset; several when different datasets were merged (the
+    /// shuffles then permuted labels within each dataset only).
+    #[serde(default)]
+    pub label_data: Vec<u64>,
 }
 
-/// The numbers read off one layer's counts, for one label set.
+/// The numbers read off one label set (and its shuffled copies) with one set of reference points.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SetSummary {
+    /// Rows the set covers (all rows unless values below the minimum count were dropped).
+    pub rows: u64,
+    /// H(Z) of those rows.
+    pub entropy: f64,
     /// I(X;Z), efficiency.
     pub mutual_information: f64,
     /// H(Z|X) = Σ (N_x/N) H(Z|X=x).
     pub conditional_entropy: f64,
+    /// H(Z) − mean single-row entropy: what all-unique labels would give.
+    pub ceiling: f64,
     pub distinct_labels: usize,
+    /// I(X;Z) of each shuffled copy of the labels.
+    pub shuffled: Vec<f64>,
+}
+
+/// One layer's numbers with one set of reference points.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SeedSummary {
+    pub seed: u64,
+    /// H(Z), efficiency.
+    pub entropy: f64,
+    /// Mean entropy of one row's soft assignment.
+    pub mean_row_entropy: f64,
+    /// One per label set, in the analysis' label-set order.
+    pub sets: Vec<SetSummary>,
 }
 
 /// The numbers read off one layer's counts: all a report needs.
@@ -130,50 +219,70 @@ pub struct LayerSummary {
     pub rows: u64,
     pub rows_skipped: u64,
     pub temperature: f64,
-    /// H(Z), efficiency.
-    pub entropy: f64,
-    /// One per label set, in the analysis' label-set order.
-    pub sets: Vec<SetSummary>,
+    /// One per set of reference points.
+    pub seeds: Vec<SeedSummary>,
 }
 
 impl LayerSummary {
-    pub fn of(acc: &SoftEntropyAccumulator) -> Self {
-        let entropy = acc.entropy();
-        let sets = (0..acc.label_sets().len())
-            .map(|s| {
-                let conditional_entropy = acc.conditional_entropy(s);
-                SetSummary {
-                    mutual_information: entropy - conditional_entropy,
-                    conditional_entropy,
-                    distinct_labels: acc.label_sets()[s].keys().len(),
-                }
+    /// Reads the numbers off one accumulator per seed tracking `sets` label sets, each followed
+    /// (after all of them) by `shuffles` shuffled copies.
+    pub fn of(accs: &[SoftEntropyAccumulator], sets: usize, shuffles: usize) -> Self {
+        let first = &accs[0];
+        let seeds = accs
+            .iter()
+            .map(|acc| SeedSummary {
+                seed: acc.config().seed,
+                entropy: acc.entropy(),
+                mean_row_entropy: acc.mean_row_entropy(),
+                sets: (0..sets)
+                    .map(|s| {
+                        let e = acc.set_summary(s);
+                        SetSummary {
+                            rows: e.rows,
+                            entropy: e.entropy,
+                            mutual_information: e.mutual_information(),
+                            conditional_entropy: e.conditional_entropy,
+                            ceiling: e.ceiling(),
+                            distinct_labels: acc.label_sets()[s].distinct(),
+                            shuffled: (0..shuffles)
+                                .map(|k| acc.mutual_information(sets + s * shuffles + k))
+                                .collect(),
+                        }
+                    })
+                    .collect(),
             })
             .collect();
         Self {
-            rows: acc.rows(),
-            rows_skipped: acc.rows_skipped(),
-            temperature: acc.temperature(),
-            entropy,
-            sets,
+            rows: first.rows(),
+            rows_skipped: first.rows_skipped(),
+            temperature: first.temperature(),
+            seeds,
         }
     }
 }
 
-/// One analysed layer: its numbers, and its counts when they are kept for saving or merging.
-/// Dropping the counts after each layer bounds memory by one layer's label histograms.
+/// One analysed layer: its numbers, and its counts (one accumulator per seed) when they are kept
+/// for saving or merging. Dropping the counts after each layer bounds memory by one layer's label
+/// histograms.
 #[derive(Clone, Debug)]
 pub struct LayerState {
     pub layer: usize,
     pub summary: LayerSummary,
-    pub accumulator: Option<SoftEntropyAccumulator>,
+    pub accumulators: Option<Vec<SoftEntropyAccumulator>>,
 }
 
 impl LayerState {
-    fn new(layer: usize, accumulator: SoftEntropyAccumulator, keep_counts: bool) -> Self {
+    pub(crate) fn new(
+        layer: usize,
+        accumulators: Vec<SoftEntropyAccumulator>,
+        sets: usize,
+        shuffles: usize,
+        keep_counts: bool,
+    ) -> Self {
         Self {
             layer,
-            summary: LayerSummary::of(&accumulator),
-            accumulator: keep_counts.then_some(accumulator),
+            summary: LayerSummary::of(&accumulators, sets, shuffles),
+            accumulators: keep_counts.then_some(accumulators),
         }
     }
 }
@@ -227,6 +336,112 @@ impl std::fmt::Display for Stop {
 }
 impl std::error::Error for Stop {}
 
+/// Takes a run of gathered rows: (range into the requested rows, rows × d values).
+type RowsSink<'a> = dyn FnMut(Range<usize>, &[f64]) -> Result<(), EstimatorError> + 'a;
+/// Takes one analysed layer's states of one sequence: (accumulator slot, range into the planned
+/// positions, the sequence's range in the token stream, states).
+type StatesSink<'a> = dyn FnMut(
+        usize,
+        Range<usize>,
+        &Range<usize>,
+        ndarray::ArrayView2<'_, f32>,
+    ) -> Result<(), EstimatorError>
+    + 'a;
+
+/// Streams the rows `rows` (ascending row indices within one layer) of `src`, handing each
+/// gathered run of them to `f(range into rows, rows × d values)`.
+fn stream_rows(
+    file: &mut dyn TensorFile,
+    src: &LayerSource,
+    d: usize,
+    rows: &[usize],
+    f: &mut RowsSink<'_>,
+) -> Result<(), AnalysisError> {
+    let (Some(&lo), Some(&hi)) = (rows.first(), rows.last()) else {
+        return Ok(());
+    };
+    let mut row = lo;
+    let mut cursor = 0usize;
+    let mut pending: Vec<f64> = Vec::with_capacity(CHUNK_ROWS * d);
+    let mut gathered: Vec<f64> = Vec::new();
+    let mut sink = |chunk: &[f64]| -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        pending.extend_from_slice(chunk);
+        let whole = pending.len() / d;
+        let end_row = row + whole;
+        let start = cursor;
+        while cursor < rows.len() && rows[cursor] < end_row {
+            cursor += 1;
+        }
+        if cursor > start {
+            gathered.clear();
+            for &r in &rows[start..cursor] {
+                gathered.extend_from_slice(&pending[(r - row) * d..(r - row + 1) * d]);
+            }
+            f(start..cursor, &gathered).map_err(|e| Box::new(Stop(e)))?;
+        }
+        pending.drain(..whole * d);
+        row = end_row;
+        Ok(())
+    };
+    let first = src.first_element + lo * d;
+    let last = src.first_element + (hi + 1) * d;
+    file.read_f64(&src.tensor.name, first..last, CHUNK_ROWS * d, &mut sink)
+        .map_err(|e| match e {
+            StreamError::Format(f) => AnalysisError::Format(f),
+            StreamError::Sink(s) => match s.downcast::<Stop>() {
+                Ok(stop) => AnalysisError::Estimator(stop.0),
+                Err(other) => AnalysisError::Settings(other.to_string()),
+            },
+        })
+}
+
+/// Running sum of valid rows (finite, not all zero: the rows the accumulator would use) for the
+/// mean that centring subtracts.
+struct RowMean {
+    sum: Vec<f64>,
+    rows: u64,
+}
+
+impl RowMean {
+    fn new(d: usize) -> Self {
+        Self {
+            sum: vec![0.0; d],
+            rows: 0,
+        }
+    }
+    fn add(&mut self, row: impl Iterator<Item = f64> + Clone) {
+        if row.clone().all(f64::is_finite) && row.clone().any(|v| v != 0.0) {
+            for (s, v) in self.sum.iter_mut().zip(row) {
+                *s += v;
+            }
+            self.rows += 1;
+        }
+    }
+    fn mean(self) -> Arc<Vec<f64>> {
+        let n = self.rows.max(1) as f64;
+        Arc::new(self.sum.into_iter().map(|s| s / n).collect())
+    }
+}
+
+/// Feeds a batch of rows to every seed's accumulator.
+fn update_all(
+    accs: &mut [SoftEntropyAccumulator],
+    rows: ArrayView2<'_, f64>,
+    labels: &[&[LabelKey]],
+) -> Result<(), EstimatorError> {
+    accs.iter_mut().try_for_each(|a| a.update(rows, labels))
+}
+
+/// The label columns an accumulator takes for positions `range` of the plan: the label sets, then
+/// every set's shuffled copies.
+fn label_slices(plan: &LabelPlan, range: Range<usize>) -> Vec<&[LabelKey]> {
+    plan.labels
+        .iter()
+        .chain(&plan.shuffled)
+        .map(|l| &l[range.clone()])
+        .collect()
+}
+
 /// Analyses a dataset made of `files` (see `formats::layout` for what is recognised).
 /// `label_files[i]` marks files whose columns are all label sets (TSV metadata). With
 /// `keep_counts` the result keeps every layer's soft counts, so it can be saved and merged;
@@ -243,115 +458,113 @@ pub fn analyze(
     let layout = layout::detect(files, label_files, overrides)?;
     let names: Vec<String> = files.iter().map(|f| f.file_name().to_owned()).collect();
     let source = names.join(" + ");
+    settings.check(&source)?;
     let available: Vec<usize> = layout.layers.iter().map(|l| l.layer).collect();
     let layers = settings.chosen_layers(&available, &source, "the data has layers")?;
 
     // Positions (rows within a layer), their label sets, and the summary of what went in.
-    let (orders, mut specs, rows, mut label_columns, summary) = match &layout.text {
+    let (plan, rows, universe_rows, summary) = match &layout.text {
         Some(text) => {
-            let sequences = settings.chosen_sequences(&text.sequences, &source, "the data has")?;
+            let chosen =
+                settings.chosen_sequences(text.sequences.len(), &source, "the data has")?;
+            let named = layout
+                .extra_labels
+                .iter()
+                .map(|e| NamedColumn {
+                    name: e.name.clone(),
+                    keys: text.token_rows.iter().map(|&r| e.keys[r]).collect(),
+                })
+                .collect();
             let plan = labels::plan(
                 &text.tokens,
-                sequences,
+                &text.sequences,
+                Some(chosen.clone()),
                 &settings.orders,
-                settings.exclude_first,
+                named,
+                &settings.labels,
             )?;
             let rows: Vec<usize> = plan.positions.iter().map(|&p| text.token_rows[p]).collect();
-            let summary = (
-                sequences.len(),
-                sequences.iter().map(|s| s.len()).sum::<usize>(),
-                plan.sequences_without_positions,
-            );
-            (plan.orders, plan.specs, rows, plan.labels, summary)
+            let universe_rows: Vec<usize> = plan
+                .universe_positions
+                .iter()
+                .map(|&p| text.token_rows[p])
+                .collect();
+            let chosen = &text.sequences[chosen];
+            let summary = (chosen.len(), chosen.iter().map(|s| s.len()).sum::<usize>());
+            (plan, rows, universe_rows, summary)
         }
         None => {
-            if settings.sequences.is_some() || settings.exclude_first {
-                let what = if settings.exclude_first {
-                    "excluding the first position"
-                } else {
+            let l = &settings.labels;
+            if settings.sequences.is_some() || l.exclude_first > 0 || !l.exclude_tokens.is_empty() {
+                let what = if settings.sequences.is_some() {
                     "--sequences"
+                } else {
+                    "excluding positions"
                 };
                 return Err(AnalysisError::Settings(format!(
                     "{source}: {what} needs token ids to find sequences, and the data has none"
                 )));
             }
-            let rows: Vec<usize> = (0..layout.rows_per_layer).collect();
-            (Vec::new(), Vec::new(), rows, Vec::new(), (0, 0, 0))
+            if l.backoff.is_some() {
+                return Err(AnalysisError::Settings(format!(
+                    "{source}: back-off labels need token ids, and the data has none"
+                )));
+            }
+            let named = layout
+                .extra_labels
+                .iter()
+                .map(|e| NamedColumn {
+                    name: e.name.clone(),
+                    keys: e.keys.clone(),
+                })
+                .collect();
+            let plan = labels::plan_rows(layout.rows_per_layer, named, l);
+            let rows = plan.positions.clone();
+            (plan, rows.clone(), rows, (0, 0))
         }
     };
-    for extra in &layout.extra_labels {
-        specs.push(LabelSetSpec::named(&extra.name));
-        label_columns.push(rows.iter().map(|&r| extra.keys[r]).collect());
-    }
 
-    let spec_names: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
-    let prototype = SoftEntropyAccumulator::new(settings.estimator, layout.d, &spec_names)?;
+    let prototype = settings.accumulators(layout.d, &plan.specs)?;
+    let n_sets = plan.specs.len();
+    let shuffles = settings.labels.shuffles;
     let mut states = Vec::with_capacity(layers.len());
     let d = layout.d;
-    if let (Some(&lo), Some(&hi)) = (rows.first(), rows.last()) {
-        for &layer in &layers {
-            let src = layout
-                .layers
-                .iter()
-                .find(|s| s.layer == layer)
-                .expect("layers were checked against the layout");
-            let mut acc = prototype.clone();
-            let mut row = lo;
-            let mut cursor = 0usize;
-            let mut pending: Vec<f64> = Vec::with_capacity(CHUNK_ROWS * d);
-            let mut gathered: Vec<f64> = Vec::new();
-            let mut sink = |chunk: &[f64]| -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-                pending.extend_from_slice(chunk);
-                let whole = pending.len() / d;
-                let end_row = row + whole;
-                let start = cursor;
-                while cursor < rows.len() && rows[cursor] < end_row {
-                    cursor += 1;
-                }
-                if cursor > start {
-                    gathered.clear();
-                    for &r in &rows[start..cursor] {
-                        gathered.extend_from_slice(&pending[(r - row) * d..(r - row + 1) * d]);
-                    }
-                    let view = ArrayView2::from_shape((cursor - start, d), &gathered)
-                        .expect("gathered rows have d columns");
-                    let slices: Vec<&[LabelKey]> =
-                        label_columns.iter().map(|l| &l[start..cursor]).collect();
-                    acc.update(view, &slices).map_err(|e| Box::new(Stop(e)))?;
-                }
-                pending.drain(..whole * d);
-                row = end_row;
+    for &layer in &layers {
+        let src = layout
+            .layers
+            .iter()
+            .find(|s| s.layer == layer)
+            .expect("layers were checked against the layout");
+        let mut accs = prototype.clone();
+        let file = &mut *files[src.tensor.file];
+        if settings.centre {
+            let mut mean = RowMean::new(d);
+            stream_rows(file, src, d, &universe_rows, &mut |_, values| {
+                values
+                    .chunks_exact(d)
+                    .for_each(|r| mean.add(r.iter().copied()));
                 Ok(())
-            };
-            let first = src.first_element + lo * d;
-            let last = src.first_element + (hi + 1) * d;
-            files[src.tensor.file]
-                .read_f64(&src.tensor.name, first..last, CHUNK_ROWS * d, &mut sink)
-                .map_err(|e| match e {
-                    StreamError::Format(f) => AnalysisError::Format(f),
-                    StreamError::Sink(s) => match s.downcast::<Stop>() {
-                        Ok(stop) => AnalysisError::Estimator(stop.0),
-                        Err(other) => AnalysisError::Settings(other.to_string()),
-                    },
-                })?;
-            states.push(LayerState::new(layer, acc, keep_counts));
-            on_layer(states.len(), layers.len());
+            })?;
+            let mean = mean.mean();
+            accs = accs
+                .into_iter()
+                .map(|a| a.with_centre(mean.clone()))
+                .collect::<Result<_, _>>()?;
         }
-    } else {
-        states.extend(
-            layers
-                .iter()
-                .map(|&layer| LayerState::new(layer, prototype.clone(), keep_counts)),
-        );
+        stream_rows(file, src, d, &rows, &mut |range, values| {
+            let view = ArrayView2::from_shape((range.len(), d), values)
+                .expect("gathered rows have d columns");
+            update_all(&mut accs, view, &label_slices(&plan, range))
+        })?;
+        states.push(LayerState::new(layer, accs, n_sets, shuffles, keep_counts));
+        on_layer(states.len(), layers.len());
     }
 
     Ok(Analysis {
         settings: AnalysisSettings {
-            estimator: settings.estimator,
-            orders,
+            orders: plan.orders.clone(),
             layers: Some(layers),
-            sequences: settings.sequences.clone(),
-            exclude_first: settings.exclude_first,
+            ..settings.clone()
         },
         input: InputSummary {
             files: names,
@@ -361,18 +574,21 @@ pub fn analyze(
             sequences: summary.0,
             tokens: summary.1,
             positions: rows.len(),
-            sequences_without_positions: summary.2,
+            sequences_without_positions: plan.sequences_without_positions,
+            backoff: plan.backoff_counts.clone(),
+            label_data: vec![plan.fingerprint],
         },
-        specs,
+        specs: plan.specs,
         layers: states,
     })
 }
 
 /// Analyses the hidden states of `model` on `sequences` of token ids (see [`crate::probe`]) the
 /// way [`analyze`] analyses a dump of them: each sequence is run once and every layer's states at
-/// the planned positions go straight into that layer's accumulator, so memory holds one
-/// sequence's activations. `name` names the checkpoint in the report; `on_sequence(done, total)`
-/// is called after each sequence.
+/// the planned positions go straight into that layer's accumulators, so memory holds one
+/// sequence's activations (centring runs every sequence once more, first, for the means).
+/// `name` names the checkpoint in the report; `on_sequence(done, total)` is called after each
+/// sequence.
 pub fn analyze_model(
     model: &dyn crate::model::Transformer,
     name: &str,
@@ -381,6 +597,7 @@ pub fn analyze_model(
     keep_counts: bool,
     on_sequence: &mut dyn FnMut(usize, usize),
 ) -> Result<Analysis, AnalysisError> {
+    settings.check(name)?;
     let available: Vec<usize> = (0..model.hidden_states()).collect();
     let layers = settings.chosen_layers(&available, name, "the model has hidden states")?;
     let mut tokens = Vec::new();
@@ -389,77 +606,122 @@ pub fn analyze_model(
         ranges.push(tokens.len()..tokens.len() + s.len());
         tokens.extend_from_slice(s);
     }
-    let chosen = settings.chosen_sequences(&ranges, name, "the text gives")?;
-    let plan = labels::plan(&tokens, chosen, &settings.orders, settings.exclude_first)?;
-    let spec_names: Vec<&str> = plan.specs.iter().map(|s| s.name.as_str()).collect();
-    let prototype = SoftEntropyAccumulator::new(settings.estimator, model.d(), &spec_names)?;
-    let mut accs: Vec<SoftEntropyAccumulator> = layers.iter().map(|_| prototype.clone()).collect();
+    let chosen = settings.chosen_sequences(ranges.len(), name, "the text gives")?;
+    let plan = labels::plan(
+        &tokens,
+        &ranges,
+        Some(chosen.clone()),
+        &settings.orders,
+        Vec::new(),
+        &settings.labels,
+    )?;
+    let mut accs: Vec<Vec<SoftEntropyAccumulator>> = {
+        let prototype = settings.accumulators(model.d(), &plan.specs)?;
+        layers.iter().map(|_| prototype.clone()).collect()
+    };
     // slot[layer] = index into `accs`, for the layers analysed.
     let mut slot = vec![None; model.hidden_states()];
     for (i, &l) in layers.iter().enumerate() {
         slot[l] = Some(i);
     }
     let d = model.d();
-    let mut cursor = 0usize;
-    let mut rows: Vec<f64> = Vec::new();
-    for (done, range) in chosen.iter().enumerate() {
-        let start = cursor;
-        while cursor < plan.positions.len() && plan.positions[cursor] < range.end {
-            cursor += 1;
-        }
-        if cursor > start {
-            let at = &plan.positions[start..cursor];
-            let labels: Vec<&[LabelKey]> = plan.labels.iter().map(|l| &l[start..cursor]).collect();
-            let mut failure = None;
-            model
-                .forward(&tokens[range.clone()], &mut |layer, states| {
-                    let Some(i) = slot[layer] else { return Ok(()) };
-                    rows.clear();
-                    for &p in at {
-                        rows.extend(states.row(p - range.start).iter().map(|&v| f64::from(v)));
-                    }
-                    let view =
-                        ArrayView2::from_shape((at.len(), d), &rows).expect("rows have d columns");
-                    accs[i].update(view, &labels).map_err(|e| {
-                        failure = Some(e);
-                        crate::model::ModelError::new("stopped")
+    let total_runs = chosen.len() + if settings.centre { ranges.len() } else { 0 };
+    let mut runs = 0;
+    // Runs `model` on each sequence in `which` that has positions in `positions`, handing
+    // `f(layer slot, positions range, sequence range, states)` the states of the analysed layers.
+    let mut run = |which: Range<usize>,
+                   positions: &[usize],
+                   f: &mut StatesSink<'_>|
+     -> Result<(), AnalysisError> {
+        let mut cursor = 0usize;
+        for (done, range) in ranges[which].iter().enumerate() {
+            while cursor < positions.len() && positions[cursor] < range.start {
+                cursor += 1;
+            }
+            let start = cursor;
+            while cursor < positions.len() && positions[cursor] < range.end {
+                cursor += 1;
+            }
+            if cursor > start {
+                let mut failure = None;
+                model
+                    .forward(&tokens[range.clone()], &mut |layer, states| {
+                        let Some(i) = slot[layer] else { return Ok(()) };
+                        f(i, start..cursor, range, states).map_err(|e| {
+                            failure = Some(e);
+                            crate::model::ModelError::new("stopped")
+                        })
                     })
-                })
-                .map_err(|e| match failure.take() {
-                    Some(est) => AnalysisError::Estimator(est),
-                    None => AnalysisError::Model(crate::model::ModelError::new(format!(
-                        "{name}, sequence {done}: {e}"
-                    ))),
-                })?;
+                    .map_err(|e| match failure.take() {
+                        Some(est) => AnalysisError::Estimator(est),
+                        None => AnalysisError::Model(crate::model::ModelError::new(format!(
+                            "{name}, sequence {done}: {e}"
+                        ))),
+                    })?;
+            }
+            runs += 1;
+            on_sequence(runs, total_runs);
         }
-        on_sequence(done + 1, chosen.len());
+        Ok(())
+    };
+    if settings.centre {
+        let mut means: Vec<RowMean> = layers.iter().map(|_| RowMean::new(d)).collect();
+        let universe = &plan.universe_positions;
+        run(0..ranges.len(), universe, &mut |i, at, range, states| {
+            for &p in &universe[at] {
+                means[i].add(states.row(p - range.start).iter().map(|&v| f64::from(v)));
+            }
+            Ok(())
+        })?;
+        for (layer_accs, mean) in accs.iter_mut().zip(means) {
+            let mean = mean.mean();
+            for a in layer_accs.iter_mut() {
+                *a = a.clone().with_centre(mean.clone())?;
+            }
+        }
     }
+    let mut rows: Vec<f64> = Vec::new();
+    run(
+        chosen.clone(),
+        &plan.positions,
+        &mut |i, at, range, states| {
+            rows.clear();
+            for &p in &plan.positions[at.clone()] {
+                rows.extend(states.row(p - range.start).iter().map(|&v| f64::from(v)));
+            }
+            let view = ArrayView2::from_shape((at.len(), d), &rows).expect("rows have d columns");
+            update_all(&mut accs[i], view, &label_slices(&plan, at))
+        },
+    )?;
+    let n_sets = plan.specs.len();
+    let shuffles = settings.labels.shuffles;
     let states = layers
         .iter()
         .zip(accs)
-        .map(|(&layer, acc)| LayerState::new(layer, acc, keep_counts))
+        .map(|(&layer, a)| LayerState::new(layer, a, n_sets, shuffles, keep_counts))
         .collect();
+    let chosen_ranges = &ranges[chosen];
     Ok(Analysis {
         settings: AnalysisSettings {
-            estimator: settings.estimator,
             orders: plan.orders.clone(),
             layers: Some(layers),
-            sequences: settings.sequences.clone(),
-            exclude_first: settings.exclude_first,
+            ..settings.clone()
         },
         input: InputSummary {
             files: vec![name.to_owned()],
             layout: format!(
                 "model {name}: {} hidden states of width {d}, run on {} sequences",
                 model.hidden_states(),
-                chosen.len()
+                chosen_ranges.len()
             ),
             layers_in_file: model.hidden_states(),
             d,
-            sequences: chosen.len(),
-            tokens: chosen.iter().map(|r| r.len()).sum(),
+            sequences: chosen_ranges.len(),
+            tokens: chosen_ranges.iter().map(|r| r.len()).sum(),
             positions: plan.positions.len(),
             sequences_without_positions: plan.sequences_without_positions,
+            backoff: plan.backoff_counts.clone(),
+            label_data: vec![plan.fingerprint],
         },
         specs: plan.specs,
         layers: states,
@@ -487,8 +749,14 @@ impl Analysis {
         if self.settings.estimator != other.settings.estimator {
             return refuse("estimator settings (bins, seed, calibration)");
         }
-        if self.settings.exclude_first != other.settings.exclude_first {
-            return refuse("first-position settings");
+        if self.settings.labels != other.settings.labels {
+            return refuse("label options (excluded positions, minimum count, back-off, shuffles)");
+        }
+        if self.settings.seeds != other.settings.seeds {
+            return refuse("numbers of seeds");
+        }
+        if self.settings.centre != other.settings.centre {
+            return refuse("centring settings");
         }
         if self.settings.orders != other.settings.orders || self.specs != other.specs {
             return refuse("label sets (n-gram orders or named labels)");
@@ -501,15 +769,21 @@ impl Analysis {
         if self.input.d != other.input.d {
             return refuse("widths d");
         }
+        let (n_sets, shuffles) = (self.specs.len(), self.settings.labels.shuffles);
         for (a, b) in self.layers.iter_mut().zip(&other.layers) {
-            let (Some(mine), Some(theirs)) = (a.accumulator.as_mut(), b.accumulator.as_ref())
+            let (Some(mine), Some(theirs)) = (a.accumulators.as_mut(), b.accumulators.as_ref())
             else {
                 return Err(AnalysisError::Settings(
                     "cannot merge an analysis whose counts were not kept".into(),
                 ));
             };
-            mine.merge(theirs)?;
-            a.summary = LayerSummary::of(mine);
+            if mine.len() != theirs.len() {
+                return refuse("numbers of seeds");
+            }
+            for (m, t) in mine.iter_mut().zip(theirs) {
+                m.merge(t)?;
+            }
+            a.summary = LayerSummary::of(mine, n_sets, shuffles);
         }
         let i = &mut self.input;
         i.files.extend(other.input.files.iter().cloned());
@@ -517,6 +791,18 @@ impl Analysis {
         i.tokens += other.input.tokens;
         i.positions += other.input.positions;
         i.sequences_without_positions += other.input.sequences_without_positions;
+        for theirs in &other.input.backoff {
+            if let Some(mine) = i.backoff.iter_mut().find(|b| b.name == theirs.name) {
+                for (m, t) in mine.positions.iter_mut().zip(theirs.positions) {
+                    *m += t;
+                }
+            }
+        }
+        for f in &other.input.label_data {
+            if !i.label_data.contains(f) {
+                i.label_data.push(*f);
+            }
+        }
         if self.settings.sequences != other.settings.sequences {
             self.settings.sequences = None;
         }

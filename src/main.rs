@@ -15,6 +15,7 @@ use infoplane::formats::layout::{self, LayoutOverrides};
 use infoplane::formats::npz_write::NpzWriter;
 use infoplane::formats::open::{self, Opened};
 use infoplane::formats::tensor::TensorFile;
+use infoplane::labels::{self, LabelOptions};
 use infoplane::model::checkpoint::{load_checkpoint, role, Checkpoint, Role};
 use infoplane::model::tokenizer::Tokenizer;
 use infoplane::probe::{self, Probe, ProbeSettings};
@@ -76,6 +77,9 @@ struct ModelArgs {
     text: TextArgs,
     #[command(flatten)]
     analysis: AnalysisArgs,
+    /// Leave out positions of the tokenizer's special tokens (BOS, EOS, [CLS], [SEP], ...).
+    #[arg(long)]
+    exclude_special: bool,
     /// Also write the texts and token ids used, as JSON, so the run can be reproduced.
     #[arg(long)]
     save_tokens: Option<PathBuf>,
@@ -133,10 +137,33 @@ struct AnalysisArgs {
     /// Layers (hidden states) to analyse, e.g. 0,3,5-7 (default: all; 0 is the embedding output).
     #[arg(long)]
     layers: Option<String>,
-    /// Leave out the first position of each sequence (a BOS token, [CLS] or attention sink);
-    /// changes anything only when order 1 is the largest order.
+    /// Leave out the first N positions of each sequence (BOS, [CLS], attention sinks; N = 1 when
+    /// given without a value). Positions before n−1 are never used anyway.
+    #[arg(long, value_name = "N", default_value_t = 0, default_missing_value = "1", num_args = 0..=1)]
+    exclude_first: usize,
+    /// Leave out positions whose token is one of these ids, e.g. 0,2 (special tokens).
+    #[arg(long, value_name = "IDS", value_delimiter = ',')]
+    exclude_tokens: Vec<u32>,
+    /// Shuffled copies of every label set, for the baseline of I that labels unrelated to the
+    /// rows give (0 = none).
+    #[arg(long, value_name = "K", default_value_t = labels::DEFAULT_SHUFFLES)]
+    shuffles: usize,
+    /// Seed of the label permutations (numpy's default_rng(seed).permutation).
+    #[arg(long, default_value_t = 0)]
+    shuffle_seed: u64,
+    /// Sets of reference points (seeds --seed, --seed+1, ...); numbers become mean ± sd.
+    #[arg(long, value_name = "S", default_value_t = 1)]
+    seeds: usize,
+    /// Drop label values seen fewer than K times from their label set.
+    #[arg(long, value_name = "K", default_value_t = 0)]
+    min_count: usize,
+    /// Add back-off label sets: at each position the highest order (up to 4) whose n-gram is seen
+    /// at least K times (K = 5 when given without a value).
+    #[arg(long, value_name = "K", default_missing_value = "5", num_args = 0..=1)]
+    backoff: Option<usize>,
+    /// Subtract each layer's mean row (over all positions, from a first pass) before normalising.
     #[arg(long)]
-    exclude_first: bool,
+    centre: bool,
     #[arg(long, value_enum, default_value_t = Format::Json)]
     format: Format,
 }
@@ -152,7 +179,16 @@ impl AnalysisArgs {
                 .map(analysis::parse_layers)
                 .transpose()?,
             sequences,
-            exclude_first: self.exclude_first,
+            labels: LabelOptions {
+                exclude_first: self.exclude_first,
+                exclude_tokens: self.exclude_tokens.clone(),
+                min_count: self.min_count,
+                backoff: self.backoff,
+                shuffles: self.shuffles,
+                shuffle_seed: self.shuffle_seed,
+            },
+            seeds: self.seeds,
+            centre: self.centre,
         })
     }
 }
@@ -422,6 +458,10 @@ fn run_models(m: &ModelArgs) -> Result<(), String> {
         let (ckpt, tokenizer) = load_model_dir(dir)?;
         let probe = probe_of(&m.text, &tokenizer)?;
         let name = dir.display().to_string();
+        let mut settings = settings.clone();
+        if m.exclude_special {
+            settings.labels.exclude_special(&tokenizer.special_ids());
+        }
         let result = analysis::analyze_model(
             ckpt.model.as_ref(),
             &name,

@@ -11,9 +11,10 @@ use crate::estimator::Calibration;
 use crate::labels::{order_name, Direction};
 
 /// Version of the JSON schema below; bumped on any incompatible change.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
-/// The documented report (`infoplane analyze` default output).
+/// The documented report (`infoplane analyze` default output). With several seeds every number is
+/// the mean over seeds and its `_sd` twin the sample standard deviation (null with one seed).
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
     pub schema: u32,
@@ -28,14 +29,28 @@ pub struct Report {
 #[derive(Clone, Debug, Serialize)]
 pub struct ReportSettings {
     pub n_bins: usize,
+    /// The first seed of the reference points.
     pub seed: u64,
+    /// Sets of reference points (seeds `seed`, `seed + 1`, ...).
+    pub seeds: usize,
     pub calibration: Calibration,
     /// The softmax temperature ε actually used.
     pub temperature: Option<f64>,
     pub orders: Vec<usize>,
     pub layers: Vec<usize>,
-    /// Whether the first position of each sequence was left out.
-    pub exclude_first_position: bool,
+    /// Leading positions of each sequence left out.
+    pub exclude_first_positions: usize,
+    /// Positions whose token is one of these ids were left out.
+    pub exclude_tokens: Vec<u32>,
+    /// Label values seen fewer times were dropped from their set (0: none dropped).
+    pub min_count: usize,
+    /// Threshold of the back-off label sets, when they were built.
+    pub backoff: Option<usize>,
+    /// Shuffled copies of each label set behind the baselines.
+    pub shuffles: usize,
+    pub shuffle_seed: u64,
+    /// Whether each layer's mean row was subtracted first.
+    pub centre: bool,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -47,35 +62,76 @@ pub struct LayerReport {
     pub rows_skipped: u64,
     /// H(Z), efficiency.
     pub entropy: f64,
+    pub entropy_sd: Option<f64>,
+    /// Mean entropy of one row's soft assignment.
+    pub mean_row_entropy: f64,
+    /// H(Z) − mean row entropy: the I(X;Z) all-unique labels would give, the most any label can.
+    pub ceiling: f64,
+    pub ceiling_sd: Option<f64>,
     pub orders: Vec<OrderReport>,
+    /// The back-off label sets (order 0, name "backoff"), when asked for.
+    pub backoff: Option<OrderReport>,
     /// Label sets read from the data (preference, part of speech, class...).
     pub label_sets: Vec<LabelSetReport>,
 }
 
-/// One n-gram order at one layer.
+/// One n-gram order (or the back-off sets) at one layer.
 #[derive(Clone, Debug, Serialize)]
 pub struct OrderReport {
     pub order: usize,
     pub name: &'static str,
     /// I(X;Z) with X the input k-gram.
     pub complexity: f64,
+    pub complexity_sd: Option<f64>,
     /// I(Y;Z) with Y the next k tokens.
     pub expressivity: f64,
+    pub expressivity_sd: Option<f64>,
     /// expressivity / complexity (null when complexity ≤ 0).
     pub optimality: f64,
+    pub optimality_sd: Option<f64>,
+    /// Complexity less its shuffled-label baseline (null without shuffles).
+    pub complexity_corrected: Option<f64>,
+    /// Expressivity less its shuffled-label baseline (null without shuffles).
+    pub expressivity_corrected: Option<f64>,
+    /// Corrected expressivity / corrected complexity (null without shuffles or when ≤ 0).
+    pub optimality_corrected: Option<f64>,
     pub input: LabelSetReport,
     pub output: LabelSetReport,
+}
+
+/// The I(X;Z) that shuffled copies of the labels give: what labels unrelated to the rows, with
+/// the same counts, would show.
+#[derive(Clone, Debug, Serialize)]
+pub struct Baseline {
+    pub mean: f64,
+    /// Sample standard deviation over all shuffled copies (and seeds); null with one copy.
+    pub sd: Option<f64>,
+    pub shuffles: usize,
 }
 
 #[derive(Clone, Debug, Serialize)]
 pub struct LabelSetReport {
     pub name: String,
     pub mutual_information: f64,
+    pub mutual_information_sd: Option<f64>,
     /// H(Z|X) = Σ (N_x/N) H(Z|X=x).
     pub conditional_entropy: f64,
-    /// I / H(Z).
+    /// I / H(Z) (H of the rows this set covers).
     pub regularity: f64,
+    pub regularity_sd: Option<f64>,
     pub distinct_labels: usize,
+    /// Rows this set covers, and rows dropped from it (values below the minimum count).
+    pub rows: u64,
+    pub dropped_rows: u64,
+    /// H(Z) of the rows covered (the layer's unless some were dropped).
+    pub entropy: f64,
+    /// The most I(X;Z) can be on these rows: H(Z) − mean row entropy.
+    pub ceiling: f64,
+    /// Shuffled-label baseline (null without shuffles).
+    pub baseline: Option<Baseline>,
+    /// I − baseline mean (null without shuffles).
+    pub corrected: Option<f64>,
+    pub corrected_sd: Option<f64>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -83,7 +139,9 @@ pub struct MeanReport {
     /// Layers averaged (all analysed layers but 0; layer 0 alone if it is the only one).
     pub layers: Vec<usize>,
     pub entropy: f64,
+    pub ceiling: f64,
     pub orders: Vec<MeanOrderReport>,
+    pub backoff: Option<MeanOrderReport>,
     pub label_sets: Vec<MeanLabelSetReport>,
 }
 
@@ -92,6 +150,7 @@ pub struct MeanLabelSetReport {
     pub name: String,
     pub mutual_information: f64,
     pub regularity: f64,
+    pub corrected: Option<f64>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -106,60 +165,168 @@ pub struct MeanOrderReport {
     pub optimality_of_means: f64,
     pub input_regularity: f64,
     pub output_regularity: f64,
+    pub complexity_corrected: Option<f64>,
+    pub expressivity_corrected: Option<f64>,
+    pub optimality_corrected: Option<f64>,
+}
+
+/// Mean and sample standard deviation (n − 1); the sd is None for fewer than two values.
+fn mean_sd(values: &[f64]) -> (f64, Option<f64>) {
+    let m = mean(values.iter().copied());
+    let sd = (values.len() > 1).then(|| {
+        let ss: f64 = values.iter().map(|v| (v - m) * (v - m)).sum();
+        (ss / (values.len() - 1) as f64).sqrt()
+    });
+    (m, sd)
+}
+
+fn set_report(analysis: &Analysis, i: usize, s: usize) -> LabelSetReport {
+    let state = &analysis.layers[i];
+    let seeds = &state.summary.seeds;
+    let per_seed = |f: &dyn Fn(&crate::analysis::SeedSummary) -> f64| -> Vec<f64> {
+        seeds.iter().map(f).collect()
+    };
+    let (mi, mi_sd) = mean_sd(&per_seed(&|x| x.sets[s].mutual_information));
+    let (reg, reg_sd) = mean_sd(&per_seed(&|x| {
+        regularity(x.sets[s].mutual_information, x.sets[s].entropy)
+    }));
+    let first = &seeds[0].sets[s];
+    let shuffles = analysis.settings.labels.shuffles;
+    let (baseline, corrected, corrected_sd) = if shuffles == 0 {
+        (None, None, None)
+    } else {
+        let all: Vec<f64> = seeds
+            .iter()
+            .flat_map(|x| x.sets[s].shuffled.iter().copied())
+            .collect();
+        let (bm, bsd) = mean_sd(&all);
+        let (c, csd) = mean_sd(&per_seed(&|x| {
+            x.sets[s].mutual_information - mean(x.sets[s].shuffled.iter().copied())
+        }));
+        (
+            Some(Baseline {
+                mean: bm,
+                sd: bsd,
+                shuffles,
+            }),
+            Some(c),
+            csd,
+        )
+    };
+    LabelSetReport {
+        name: analysis.specs[s].name.clone(),
+        mutual_information: mi,
+        mutual_information_sd: mi_sd,
+        conditional_entropy: mean(seeds.iter().map(|x| x.sets[s].conditional_entropy)),
+        regularity: reg,
+        regularity_sd: reg_sd,
+        distinct_labels: first.distinct_labels,
+        rows: first.rows,
+        dropped_rows: state.summary.rows - first.rows,
+        entropy: mean(seeds.iter().map(|x| x.sets[s].entropy)),
+        ceiling: mean(seeds.iter().map(|x| x.sets[s].ceiling)),
+        baseline,
+        corrected,
+        corrected_sd,
+    }
+}
+
+/// Complexity, expressivity and optimality of an input/output pair of label sets.
+fn order_report(
+    analysis: &Analysis,
+    i: usize,
+    order: usize,
+    name: &'static str,
+    input: usize,
+    output: usize,
+) -> OrderReport {
+    let seeds = &analysis.layers[i].summary.seeds;
+    let (opt, opt_sd) = mean_sd(
+        &seeds
+            .iter()
+            .map(|x| {
+                optimality(
+                    x.sets[output].mutual_information,
+                    x.sets[input].mutual_information,
+                )
+            })
+            .collect::<Vec<_>>(),
+    );
+    let input = set_report(analysis, i, input);
+    let output = set_report(analysis, i, output);
+    let optimality_corrected = match (input.corrected, output.corrected) {
+        (Some(c), Some(e)) => Some(optimality(e, c)),
+        _ => None,
+    };
+    OrderReport {
+        order,
+        name,
+        complexity: input.mutual_information,
+        complexity_sd: input.mutual_information_sd,
+        expressivity: output.mutual_information,
+        expressivity_sd: output.mutual_information_sd,
+        optimality: opt,
+        optimality_sd: opt_sd,
+        complexity_corrected: input.corrected,
+        expressivity_corrected: output.corrected,
+        optimality_corrected,
+        input,
+        output,
+    }
 }
 
 fn layer_report(analysis: &Analysis, i: usize) -> LayerReport {
     let state = &analysis.layers[i];
     let summary = &state.summary;
-    let h = summary.entropy;
-    let set = |s: usize| {
-        let set = &summary.sets[s];
-        LabelSetReport {
-            name: analysis.specs[s].name.clone(),
-            mutual_information: set.mutual_information,
-            conditional_entropy: set.conditional_entropy,
-            regularity: regularity(set.mutual_information, h),
-            distinct_labels: set.distinct_labels,
-        }
+    let find = |order: usize, dir: Direction| {
+        analysis
+            .specs
+            .iter()
+            .position(|s| s.order == order && s.direction == Some(dir))
     };
     let orders = analysis
         .settings
         .orders
         .iter()
         .map(|&order| {
-            let find = |dir: Direction| {
-                analysis
-                    .specs
-                    .iter()
-                    .position(|s| s.order == order && s.direction == Some(dir))
-                    .expect("every order has both label sets")
-            };
-            let input = set(find(Direction::Input));
-            let output = set(find(Direction::Output));
-            OrderReport {
-                order,
-                name: order_name(order),
-                complexity: input.mutual_information,
-                expressivity: output.mutual_information,
-                optimality: optimality(output.mutual_information, input.mutual_information),
-                input,
-                output,
-            }
+            let (a, b) = (
+                find(order, Direction::Input).expect("every order has both label sets"),
+                find(order, Direction::Output).expect("every order has both label sets"),
+            );
+            order_report(analysis, i, order, order_name(order), a, b)
         })
         .collect();
+    let backoff = match (find(0, Direction::Input), find(0, Direction::Output)) {
+        (Some(a), Some(b)) => Some(order_report(analysis, i, 0, "backoff", a, b)),
+        _ => None,
+    };
     let label_sets = analysis
         .specs
         .iter()
         .enumerate()
         .filter(|(_, s)| s.direction.is_none())
-        .map(|(i, _)| set(i))
+        .map(|(s, _)| set_report(analysis, i, s))
         .collect();
+    let (entropy, entropy_sd) =
+        mean_sd(&summary.seeds.iter().map(|x| x.entropy).collect::<Vec<_>>());
+    let (ceiling, ceiling_sd) = mean_sd(
+        &summary
+            .seeds
+            .iter()
+            .map(|x| x.entropy - x.mean_row_entropy)
+            .collect::<Vec<_>>(),
+    );
     LayerReport {
         layer: state.layer,
         rows: summary.rows,
         rows_skipped: summary.rows_skipped,
-        entropy: h,
+        entropy,
+        entropy_sd,
+        mean_row_entropy: mean(summary.seeds.iter().map(|x| x.mean_row_entropy)),
+        ceiling,
+        ceiling_sd,
         orders,
+        backoff,
         label_sets,
     }
 }
@@ -167,6 +334,36 @@ fn layer_report(analysis: &Analysis, i: usize) -> LayerReport {
 fn mean(values: impl Iterator<Item = f64>) -> f64 {
     let (s, n) = values.fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
     s / n as f64
+}
+
+fn mean_order(
+    averaged: &[&LayerReport],
+    pick: &dyn Fn(&LayerReport) -> &OrderReport,
+) -> MeanOrderReport {
+    let of = |f: &dyn Fn(&OrderReport) -> f64| mean(averaged.iter().map(|l| f(pick(l))));
+    let of_opt = |f: &dyn Fn(&OrderReport) -> Option<f64>| {
+        averaged
+            .iter()
+            .map(|l| f(pick(l)))
+            .collect::<Option<Vec<f64>>>()
+            .map(|v| mean(v.into_iter()))
+    };
+    let first = pick(averaged[0]);
+    let complexity = of(&|o| o.complexity);
+    let expressivity = of(&|o| o.expressivity);
+    MeanOrderReport {
+        order: first.order,
+        name: first.name,
+        complexity,
+        expressivity,
+        optimality: of(&|o| o.optimality),
+        optimality_of_means: optimality(expressivity, complexity),
+        input_regularity: of(&|o| o.input.regularity),
+        output_regularity: of(&|o| o.output.regularity),
+        complexity_corrected: of_opt(&|o| o.complexity_corrected),
+        expressivity_corrected: of_opt(&|o| o.expressivity_corrected),
+        optimality_corrected: of_opt(&|o| o.optimality_corrected),
+    }
 }
 
 impl Report {
@@ -182,29 +379,18 @@ impl Report {
                 blocks
             }
         };
-        let orders = analysis
-            .settings
-            .orders
-            .iter()
-            .enumerate()
-            .map(|(k, &order)| {
-                let of = |f: &dyn Fn(&OrderReport) -> f64| {
-                    mean(averaged.iter().map(|l| f(&l.orders[k])))
-                };
-                let complexity = of(&|o| o.complexity);
-                let expressivity = of(&|o| o.expressivity);
-                MeanOrderReport {
-                    order,
-                    name: order_name(order),
-                    complexity,
-                    expressivity,
-                    optimality: of(&|o| o.optimality),
-                    optimality_of_means: optimality(expressivity, complexity),
-                    input_regularity: of(&|o| o.input.regularity),
-                    output_regularity: of(&|o| o.output.regularity),
-                }
-            })
-            .collect();
+        let (orders, backoff) = if averaged.is_empty() {
+            (Vec::new(), None)
+        } else {
+            let orders = (0..analysis.settings.orders.len())
+                .map(|k| mean_order(&averaged, &|l| &l.orders[k]))
+                .collect();
+            let backoff = averaged[0]
+                .backoff
+                .is_some()
+                .then(|| mean_order(&averaged, &|l| l.backoff.as_ref().expect("every layer")));
+            (orders, backoff)
+        };
         let label_sets = analysis
             .specs
             .iter()
@@ -216,25 +402,40 @@ impl Report {
                     averaged.iter().map(|l| l.label_sets[k].mutual_information),
                 ),
                 regularity: mean(averaged.iter().map(|l| l.label_sets[k].regularity)),
+                corrected: averaged
+                    .iter()
+                    .map(|l| l.label_sets[k].corrected)
+                    .collect::<Option<Vec<f64>>>()
+                    .map(|v| mean(v.into_iter())),
             })
             .collect();
+        let l = &analysis.settings.labels;
         Report {
             schema: SCHEMA_VERSION,
             infoplane: env!("CARGO_PKG_VERSION"),
             settings: ReportSettings {
                 n_bins: analysis.settings.estimator.n_bins,
                 seed: analysis.settings.estimator.seed,
+                seeds: analysis.settings.seeds,
                 calibration: analysis.settings.estimator.calibration,
                 temperature: analysis.temperature(),
                 orders: analysis.settings.orders.clone(),
                 layers: analysis.layers.iter().map(|l| l.layer).collect(),
-                exclude_first_position: analysis.settings.exclude_first,
+                exclude_first_positions: l.exclude_first,
+                exclude_tokens: l.exclude_tokens.clone(),
+                min_count: l.min_count,
+                backoff: l.backoff,
+                shuffles: l.shuffles,
+                shuffle_seed: l.shuffle_seed,
+                centre: analysis.settings.centre,
             },
             input: analysis.input.clone(),
             mean: MeanReport {
                 layers: averaged.iter().map(|l| l.layer).collect(),
                 entropy: mean(averaged.iter().map(|l| l.entropy)),
+                ceiling: mean(averaged.iter().map(|l| l.ceiling)),
                 orders,
+                backoff,
                 label_sets,
             },
             layers,
@@ -244,21 +445,26 @@ impl Report {
 
 /// The reference package's output shape (`LLMInferrer.run()`): `{"per_layer": [results()...],
 /// "mean": {...}}`, keys `H(Z)`, `I(X;Z)/<set>`, `regularity/<set>` in the reference's order, the
-/// mean taken over layers 1..L.
+/// mean taken over layers 1..L. With several seeds these are the first seed's numbers (the
+/// reference draws one set of points).
 pub fn reference_shape(analysis: &Analysis) -> Value {
     let per_layer: Vec<Map<String, Value>> = analysis
         .layers
         .iter()
         .map(|state| {
-            let h = state.summary.entropy;
+            let first = &state.summary.seeds[0];
+            let h = first.entropy;
             let mut m = Map::new();
             m.insert("H(Z)".into(), number(h));
             for (s, spec) in analysis.specs.iter().enumerate() {
-                let mi = state.summary.sets[s].mutual_information;
-                m.insert(format!("I(X;Z)/{}", spec.name), number(mi));
+                let set = &first.sets[s];
+                m.insert(
+                    format!("I(X;Z)/{}", spec.name),
+                    number(set.mutual_information),
+                );
                 m.insert(
                     format!("regularity/{}", spec.name),
-                    number(regularity(mi, h)),
+                    number(regularity(set.mutual_information, set.entropy)),
                 );
             }
             m

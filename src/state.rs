@@ -5,13 +5,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::{Analysis, AnalysisSettings, InputSummary, LayerState, LayerSummary};
-use crate::estimator::accumulator::LabelSetCounts;
+use crate::analysis::{Analysis, AnalysisSettings, InputSummary, LayerState};
+use crate::estimator::accumulator::{LabelSetCounts, Tally};
 use crate::estimator::SoftEntropyAccumulator;
 use crate::labels::LabelSetSpec;
 
 const MAGIC: &[u8; 16] = b"INFOPLANE-STATE\n";
-const VERSION: u32 = 2;
+const VERSION: u32 = 3;
 /// Widest representation a state may claim; far above any model, far below an allocation bomb.
 const MAX_D: usize = 1 << 20;
 
@@ -30,8 +30,25 @@ struct LayerHeader {
     temperature: f64,
     rows: u64,
     rows_skipped: u64,
-    /// Distinct label values per label set, in label-set order.
-    label_values: Vec<usize>,
+    /// One per seed.
+    seeds: Vec<SeedHeader>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SeedHeader {
+    row_entropy_sum: f64,
+    /// One per label set of the accumulator (the sets, then their shuffled copies).
+    sets: Vec<SetHeader>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SetHeader {
+    /// Distinct label values stored.
+    values: usize,
+    unique: Tally,
+    dropped: Tally,
+    /// Whether `n_bins` counts of dropped rows follow.
+    dropped_counts: bool,
 }
 
 /// Serialises an analysis state; the analysis must have kept its counts.
@@ -39,7 +56,7 @@ pub fn to_bytes(analysis: &Analysis) -> Result<Vec<u8>, String> {
     let accumulators = analysis
         .layers
         .iter()
-        .map(|l| l.accumulator.as_ref())
+        .map(|l| l.accumulators.as_deref())
         .collect::<Option<Vec<_>>>()
         .ok_or("the analysis did not keep its counts, so it has no state to save")?;
     let header = Header {
@@ -51,12 +68,27 @@ pub fn to_bytes(analysis: &Analysis) -> Result<Vec<u8>, String> {
             .layers
             .iter()
             .zip(&accumulators)
-            .map(|(l, acc)| LayerHeader {
+            .map(|(l, accs)| LayerHeader {
                 layer: l.layer,
-                temperature: acc.temperature(),
-                rows: acc.rows(),
-                rows_skipped: acc.rows_skipped(),
-                label_values: acc.label_sets().iter().map(|s| s.keys().len()).collect(),
+                temperature: accs[0].temperature(),
+                rows: accs[0].rows(),
+                rows_skipped: accs[0].rows_skipped(),
+                seeds: accs
+                    .iter()
+                    .map(|acc| SeedHeader {
+                        row_entropy_sum: acc.row_entropy_sum(),
+                        sets: acc
+                            .label_sets()
+                            .iter()
+                            .map(|s| SetHeader {
+                                values: s.keys().len(),
+                                unique: s.unique(),
+                                dropped: s.dropped(),
+                                dropped_counts: !s.dropped_counts().is_empty(),
+                            })
+                            .collect(),
+                    })
+                    .collect(),
             })
             .collect(),
     };
@@ -65,20 +97,26 @@ pub fn to_bytes(analysis: &Analysis) -> Result<Vec<u8>, String> {
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&(json.len() as u64).to_le_bytes());
     out.extend_from_slice(&json);
-    for acc in &accumulators {
-        acc.counts()
-            .iter()
-            .for_each(|c| out.extend_from_slice(&c.to_le_bytes()));
-        for set in acc.label_sets() {
-            set.keys()
-                .iter()
-                .for_each(|k| out.extend_from_slice(&k.to_le_bytes()));
-            set.rows()
-                .iter()
-                .for_each(|r| out.extend_from_slice(&r.to_le_bytes()));
-            set.all_counts()
-                .iter()
-                .for_each(|c| out.extend_from_slice(&c.to_le_bytes()));
+    let f64s = |out: &mut Vec<u8>, v: &[f64]| {
+        v.iter()
+            .for_each(|c| out.extend_from_slice(&c.to_le_bytes()))
+    };
+    for accs in &accumulators {
+        if let Some(c) = accs[0].centre() {
+            f64s(&mut out, c);
+        }
+        for acc in accs.iter() {
+            f64s(&mut out, acc.counts());
+            for set in acc.label_sets() {
+                set.keys()
+                    .iter()
+                    .for_each(|k| out.extend_from_slice(&k.to_le_bytes()));
+                set.rows()
+                    .iter()
+                    .for_each(|r| out.extend_from_slice(&r.to_le_bytes()));
+                f64s(&mut out, set.all_counts());
+                f64s(&mut out, set.dropped_counts());
+            }
         }
     }
     Ok(out)
@@ -132,8 +170,8 @@ pub fn from_bytes(file: &str, bytes: &[u8]) -> Result<Analysis, String> {
         ));
     }
     let specs = header.specs;
-    let names: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
-    let config = header.settings.estimator;
+    let settings = header.settings;
+    let config = settings.estimator;
     let d = header.input.d;
     if config.n_bins.saturating_mul(8) > bytes.len() || d == 0 || d > MAX_D {
         return Err(format!(
@@ -141,44 +179,92 @@ pub fn from_bytes(file: &str, bytes: &[u8]) -> Result<Analysis, String> {
             config.n_bins
         ));
     }
-    // Building one accumulator validates the settings and draws the reference points once.
-    let prototype = SoftEntropyAccumulator::new(config, d, &names)
+    settings
+        .check(file)
+        .map_err(|e| format!("{e} (in the state header)"))?;
+    // Building the accumulators validates the settings and draws the reference points once.
+    let prototype = settings
+        .accumulators(d, &specs)
         .map_err(|e| format!("{file}: state settings are invalid ({e})"))?;
+    let names: Vec<String> = prototype[0]
+        .label_sets()
+        .iter()
+        .map(|s| s.name().to_owned())
+        .collect();
     let m = config.n_bins;
+    let damaged = |layer: usize| format!("{file}: state of layer {layer} is damaged");
     let mut layers = Vec::with_capacity(header.layers.len().min(bytes.len()));
     for lh in &header.layers {
-        if lh.label_values.len() != specs.len() {
-            return Err(format!("{file}: state of layer {} is damaged", lh.layer));
+        if lh.seeds.len() != prototype.len() {
+            return Err(damaged(lh.layer));
         }
-        let counts = cur.array(m, "counts", f64::from_le_bytes)?;
-        let mut sets = Vec::with_capacity(specs.len());
-        for (spec, &n) in specs.iter().zip(&lh.label_values) {
-            let keys = cur.array(n, "label values", u128::from_le_bytes)?;
-            let rows = cur.array(n, "label rows", u64::from_le_bytes)?;
-            let c = cur.array(
-                n.checked_mul(m)
-                    .ok_or_else(|| format!("{file}: state file is damaged"))?,
-                "label counts",
+        let centre = if settings.centre {
+            Some(std::sync::Arc::new(cur.array(
+                d,
+                "centre",
                 f64::from_le_bytes,
-            )?;
-            sets.push(
-                LabelSetCounts::from_parts(spec.name.clone(), keys, rows, c)
+            )?))
+        } else {
+            None
+        };
+        let mut accumulators = Vec::with_capacity(prototype.len());
+        for (sh, empty) in lh.seeds.iter().zip(&prototype) {
+            if sh.sets.len() != names.len() {
+                return Err(damaged(lh.layer));
+            }
+            let counts = cur.array(m, "counts", f64::from_le_bytes)?;
+            let mut sets = Vec::with_capacity(names.len());
+            for (name, set) in names.iter().zip(&sh.sets) {
+                let n = set.values;
+                let keys = cur.array(n, "label values", u128::from_le_bytes)?;
+                let rows = cur.array(n, "label rows", u64::from_le_bytes)?;
+                let c = cur.array(
+                    n.checked_mul(m)
+                        .ok_or_else(|| format!("{file}: state file is damaged"))?,
+                    "label counts",
+                    f64::from_le_bytes,
+                )?;
+                let dropped_counts = if set.dropped_counts {
+                    cur.array(m, "dropped counts", f64::from_le_bytes)?
+                } else {
+                    Vec::new()
+                };
+                sets.push(
+                    LabelSetCounts::from_parts(
+                        name.clone(),
+                        keys,
+                        rows,
+                        c,
+                        set.unique,
+                        set.dropped,
+                        dropped_counts,
+                    )
                     .map_err(|e| format!("{file}: {e}"))?,
+                );
+            }
+            let mut acc = SoftEntropyAccumulator::from_parts(
+                empty.clone(),
+                lh.temperature,
+                counts,
+                lh.rows,
+                lh.rows_skipped,
+                sh.row_entropy_sum,
+                sets,
             );
+            if let Some(c) = &centre {
+                acc = acc
+                    .with_centre(c.clone())
+                    .map_err(|e| format!("{file}: {e}"))?;
+            }
+            accumulators.push(acc);
         }
-        let accumulator = SoftEntropyAccumulator::from_parts(
-            prototype.clone(),
-            lh.temperature,
-            counts,
-            lh.rows,
-            lh.rows_skipped,
-            sets,
-        );
-        layers.push(LayerState {
-            layer: lh.layer,
-            summary: LayerSummary::of(&accumulator),
-            accumulator: Some(accumulator),
-        });
+        layers.push(LayerState::new(
+            lh.layer,
+            accumulators,
+            specs.len(),
+            settings.labels.shuffles,
+            true,
+        ));
     }
     if !cur.bytes.is_empty() {
         return Err(format!(
@@ -187,7 +273,7 @@ pub fn from_bytes(file: &str, bytes: &[u8]) -> Result<Analysis, String> {
         ));
     }
     Ok(Analysis {
-        settings: header.settings,
+        settings,
         input: header.input,
         specs,
         layers,

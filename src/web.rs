@@ -14,6 +14,7 @@ use crate::estimator::{Calibration, EstimatorConfig};
 use crate::formats::layout::LayoutOverrides;
 use crate::formats::open;
 use crate::formats::tensor::TensorFile;
+use crate::labels::{self, LabelOptions};
 use crate::model::checkpoint::{self, Role};
 use crate::model::tokenizer::Tokenizer;
 use crate::probe::{self, ProbeSettings};
@@ -143,7 +144,18 @@ struct WebSettings {
     hidden: Option<String>,
     ids: Option<String>,
     labels: Vec<String>,
-    exclude_first: bool,
+    /// Leading positions of each sequence left out.
+    exclude_first: usize,
+    /// Positions whose token is one of these ids are left out.
+    exclude_tokens: Vec<u32>,
+    /// Model runs: also leave out positions of the tokenizer's special tokens.
+    exclude_special: bool,
+    shuffles: usize,
+    shuffle_seed: u64,
+    seeds: usize,
+    min_count: usize,
+    backoff: Option<usize>,
+    centre: bool,
     /// Model runs: lines of text used (`None`: all) and tokens kept per line.
     max_sequences: Option<usize>,
     max_length: usize,
@@ -163,7 +175,15 @@ impl Default for WebSettings {
             hidden: None,
             ids: None,
             labels: Vec::new(),
-            exclude_first: false,
+            exclude_first: 0,
+            exclude_tokens: Vec::new(),
+            exclude_special: false,
+            shuffles: labels::DEFAULT_SHUFFLES,
+            shuffle_seed: 0,
+            seeds: 1,
+            min_count: 0,
+            backoff: None,
+            centre: false,
             max_sequences: None,
             max_length: ProbeSettings::default().max_length,
             window: None,
@@ -344,6 +364,10 @@ pub fn analyze_model(
             p.report();
         }
     };
+    let mut settings = settings;
+    if s.exclude_special {
+        settings.labels.exclude_special(&tokenizer.special_ids());
+    }
     let result = analysis::analyze_model(
         ckpt.model.as_ref(),
         name,
@@ -393,7 +417,16 @@ fn parse_settings(settings: JsValue) -> Result<(WebSettings, AnalysisSettings), 
             .transpose()
             .map_err(|e| JsValue::from_str(&e))?,
         sequences: None,
-        exclude_first: s.exclude_first,
+        labels: LabelOptions {
+            exclude_first: s.exclude_first,
+            exclude_tokens: s.exclude_tokens.clone(),
+            min_count: s.min_count,
+            backoff: s.backoff,
+            shuffles: s.shuffles,
+            shuffle_seed: s.shuffle_seed,
+        },
+        seeds: s.seeds,
+        centre: s.centre,
     };
     Ok((s, analysis))
 }

@@ -227,3 +227,200 @@ fn excluding_the_first_position_matches_the_reference_fed_without_it() {
         );
     }
 }
+
+/// Seeds, shuffles, minimum count, back-off, centring and excluded tokens against the reference
+/// accumulator fed the same rows and labels, each built independently in numpy
+/// (tests/reference/make_options.py; the shuffles are numpy's own permutations).
+#[test]
+fn label_and_seed_options_match_the_reference_fed_the_same_labels() {
+    let spec: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("golden/variants/options.json")).unwrap(),
+    )
+    .unwrap();
+    let mut compared = 0usize;
+    let mut worst = 0.0f64;
+    for (case, expected) in spec.as_object().unwrap() {
+        let npz = fixture(&format!("golden/{case}.npz"));
+        let run = |extra: &[&str]| {
+            let (bins, seed) = (expected["n_bins"].to_string(), expected["seed"].to_string());
+            let argv = [
+                &[
+                    "analyze",
+                    npz.to_str().unwrap(),
+                    "--orders",
+                    "1,2",
+                    "--bins",
+                    &bins,
+                    "--seed",
+                    &seed,
+                ][..],
+                extra,
+            ]
+            .concat();
+            let out = infoplane(&argv);
+            assert!(out.status.success(), "{case} {extra:?}: {}", stderr(&out));
+            stdout_json(&out)
+        };
+        let mut check = |ours: &Value, theirs: &Value, what: String| {
+            if theirs.is_null() {
+                assert!(ours.is_null(), "{what}: {ours} but the reference has none");
+            } else {
+                worst = worst.max(close(ours, theirs, &what));
+            }
+            compared += 1;
+        };
+        let set = |layer: &Value, name: &str| -> Value {
+            let (dir, order) = name.split_once('_').unwrap();
+            if order == "backoff" {
+                return layer["backoff"][dir].clone();
+            }
+            let k = ["unigram", "bigram"]
+                .iter()
+                .position(|o| *o == order)
+                .unwrap();
+            layer["orders"][k][dir].clone()
+        };
+        let names = [
+            "input_unigram",
+            "output_unigram",
+            "input_bigram",
+            "output_bigram",
+        ];
+
+        let seeds = run(&["--seeds", "5", "--shuffles", "0"]);
+        for (l, t) in expected["seeds"]["per_layer"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .enumerate()
+        {
+            let layer = &seeds["layers"][l];
+            check(
+                &layer["entropy"],
+                &t["H"]["mean"],
+                format!("{case}/seeds/{l}/H"),
+            );
+            check(
+                &layer["entropy_sd"],
+                &t["H"]["sd"],
+                format!("{case}/seeds/{l}/H sd"),
+            );
+            for n in names {
+                let s = set(layer, n);
+                let what = format!("{case}/seeds/{l}/{n}");
+                check(&s["mutual_information"], &t["I"][n]["mean"], what.clone());
+                check(&s["mutual_information_sd"], &t["I"][n]["sd"], what + " sd");
+            }
+        }
+
+        let shuffles = run(&["--shuffles", "5", "--shuffle-seed", "0"]);
+        for (l, t) in expected["shuffles"]["per_layer"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .enumerate()
+        {
+            for n in names {
+                let s = set(&shuffles["layers"][l], n);
+                let what = format!("{case}/shuffles/{l}/{n}");
+                check(&s["mutual_information"], &t[n]["I"], what.clone());
+                check(
+                    &s["baseline"]["mean"],
+                    &t[n]["baseline_mean"],
+                    what.clone() + " baseline",
+                );
+                check(
+                    &s["baseline"]["sd"],
+                    &t[n]["baseline_sd"],
+                    what.clone() + " sd",
+                );
+                check(&s["corrected"], &t[n]["corrected"], what + " corrected");
+            }
+        }
+
+        let min_count = run(&["--min-count", "2"]);
+        for (l, t) in expected["min_count"]["per_layer"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .enumerate()
+        {
+            for n in names {
+                let s = set(&min_count["layers"][l], n);
+                let what = format!("{case}/min-count/{l}/{n}");
+                check(&s["mutual_information"], &t[n]["I"], what.clone());
+                check(&s["entropy"], &t[n]["H"], what.clone() + " H");
+                assert_eq!(s["rows"], t[n]["rows"], "{what} rows");
+            }
+        }
+
+        let backoff = run(&["--backoff", "2"]);
+        for n in ["input_backoff", "output_backoff"] {
+            let ours: Vec<u64> = backoff["input"]["backoff"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|b| b["name"] == n)
+                .map(|b| serde_json::from_value(b["positions"].clone()).unwrap())
+                .unwrap();
+            let theirs: Vec<u64> =
+                serde_json::from_value(expected["backoff"]["shares"][n].clone()).unwrap();
+            assert_eq!(ours, theirs, "{case} {n} positions per order");
+        }
+        for (l, t) in expected["backoff"]["per_layer"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .enumerate()
+        {
+            for n in ["input_backoff", "output_backoff"] {
+                let s = set(&backoff["layers"][l], n);
+                check(
+                    &s["mutual_information"],
+                    &t[n],
+                    format!("{case}/backoff/{l}/{n}"),
+                );
+            }
+        }
+
+        let ids: Vec<String> = expected["exclude_tokens"]["ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.to_string())
+            .collect();
+        for (variant, extra) in [
+            ("centre", vec!["--centre".to_owned()]),
+            (
+                "exclude_tokens",
+                vec!["--exclude-tokens".to_owned(), ids.join(",")],
+            ),
+        ] {
+            let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+            let ours = run(&extra);
+            for (l, t) in expected[variant]["per_layer"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .enumerate()
+            {
+                let layer = &ours["layers"][l];
+                check(
+                    &layer["entropy"],
+                    &t["H"],
+                    format!("{case}/{variant}/{l}/H"),
+                );
+                for n in names {
+                    let s = set(layer, n);
+                    check(
+                        &s["mutual_information"],
+                        &t["I"][n],
+                        format!("{case}/{variant}/{l}/{n}"),
+                    );
+                }
+            }
+        }
+    }
+    println!("options: {compared} values compared, worst difference {worst:.2e}");
+    assert!(compared > 200, "only {compared} values compared");
+}

@@ -34,7 +34,7 @@ fn analyze(rel: &str, orders: &[usize], bins: usize, seed: u64) -> Report {
         orders: orders.to_vec(),
         layers: None,
         sequences: None,
-        exclude_first: false,
+        ..AnalysisSettings::default()
     };
     let mut files = vec![opened.file];
     let a = analysis::analyze(

@@ -27,7 +27,7 @@ function readSettings() {
     eps: eps === "" || eps === null ? null : Number(eps),
     orders: f.getAll("order").map(Number),
     layers: (f.get("layers") || "").trim() || null,
-    exclude_first: f.get("exclude_first") === "on",
+    exclude_first: f.get("exclude_first") === "on" ? 1 : 0,
     max_sequences: Number(f.get("max_sequences")) || null,
     max_length: Number(f.get("max_length")) || 128,
     window: Number(f.get("window")) || null,
@@ -71,7 +71,7 @@ function describeSettings(s) {
   const cal = typeof s.calibration === "string" ? s.calibration : "fixed";
   const eps = s.temperature === null ? "–" : Number(s.temperature).toPrecision(6);
   return `m = ${s.n_bins}, seed ${s.seed}, ${cal} ε = ${eps}, orders ${s.orders.join(",") || "none"}, ` +
-    `layers ${s.layers.join(",")}${s.exclude_first_position ? ", first position excluded" : ""}`;
+    `layers ${s.layers.join(",")}${s.exclude_first_positions ? ", first position excluded" : ""}`;
 }
 
 // ---- workers ----

@@ -17,6 +17,15 @@ use super::scores;
 /// into 128 bits injectively; only the partition of rows matters to the estimator.
 pub type LabelKey = u128;
 
+/// The label of a row whose label value occurs exactly once in the whole data (the label builder
+/// knows, from a pass over the ids). Such a value's histogram is the row's own soft assignment, so
+/// the accumulator adds the row's entropy to a running sum instead of keeping m counts for it:
+/// with mostly-unique trigram labels (and their shuffled copies) that is most of the memory.
+pub const UNIQUE: LabelKey = u128::MAX;
+/// The label of a row left out of a label set (its value is rarer than the minimum count): the row
+/// counts towards H(Z) of the layer but not towards this set's H(Z) or H(Z|X).
+pub const DROPPED: LabelKey = u128::MAX - 1;
+
 /// The settings that fix the estimator: everything that must agree for two accumulators to merge.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EstimatorConfig {
@@ -71,6 +80,30 @@ pub struct LabelSetCounts {
     rows: Vec<u64>,
     /// `keys.len() × n_bins`, row-major by label value.
     counts: Vec<f64>,
+    /// Rows labelled [`UNIQUE`] and the sum of their own soft-assignment entropies.
+    unique: Tally,
+    /// Rows labelled [`DROPPED`], their entropy sum and summed soft assignments (`n_bins` values
+    /// once a row was dropped, empty before).
+    dropped: Tally,
+    dropped_counts: Vec<f64>,
+}
+
+/// Rows and the sum of their single-row entropies (efficiency units).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Tally {
+    pub rows: u64,
+    pub entropy_sum: f64,
+}
+
+impl Tally {
+    fn add(&mut self, h: f64) {
+        self.rows += 1;
+        self.entropy_sum += h;
+    }
+    fn merge(&mut self, other: &Tally) {
+        self.rows += other.rows;
+        self.entropy_sum += other.entropy_sum;
+    }
 }
 
 impl LabelSetCounts {
@@ -81,15 +114,22 @@ impl LabelSetCounts {
             keys: Vec::new(),
             rows: Vec::new(),
             counts: Vec::new(),
+            unique: Tally::default(),
+            dropped: Tally::default(),
+            dropped_counts: Vec::new(),
         }
     }
 
-    /// Rebuilds a label set from saved parts; `counts` holds `keys.len() × n_bins` values.
+    /// Rebuilds a label set from saved parts; `counts` holds `keys.len() × n_bins` values and
+    /// `dropped_counts` either nothing or `n_bins` values.
     pub(crate) fn from_parts(
         name: String,
         keys: Vec<LabelKey>,
         rows: Vec<u64>,
         counts: Vec<f64>,
+        unique: Tally,
+        dropped: Tally,
+        dropped_counts: Vec<f64>,
     ) -> Result<Self, String> {
         let mut index = HashMap::with_capacity(keys.len());
         for (i, &k) in keys.iter().enumerate() {
@@ -103,6 +143,9 @@ impl LabelSetCounts {
             keys,
             rows,
             counts,
+            unique,
+            dropped,
+            dropped_counts,
         })
     }
 
@@ -134,6 +177,68 @@ impl LabelSetCounts {
     pub(crate) fn all_counts(&self) -> &[f64] {
         &self.counts
     }
+    /// Rows whose label value occurs once in the whole data ([`UNIQUE`]).
+    pub fn unique(&self) -> Tally {
+        self.unique
+    }
+    /// Rows left out of this set ([`DROPPED`]).
+    pub fn dropped(&self) -> Tally {
+        self.dropped
+    }
+    /// Summed soft assignments of the dropped rows (empty when none was dropped).
+    pub fn dropped_counts(&self) -> &[f64] {
+        &self.dropped_counts
+    }
+    /// Distinct label values among the rows this set covers.
+    pub fn distinct(&self) -> usize {
+        self.keys.len() + self.unique.rows as usize
+    }
+
+    fn add(&mut self, key: LabelKey, p: &[f64], h: f64) {
+        let m = p.len();
+        match key {
+            UNIQUE => self.unique.add(h),
+            DROPPED => {
+                self.dropped.add(h);
+                if self.dropped_counts.is_empty() {
+                    self.dropped_counts = vec![0.0; m];
+                }
+                for (c, &v) in self.dropped_counts.iter_mut().zip(p) {
+                    *c += v;
+                }
+            }
+            _ => {
+                let i = self.slot(key, m);
+                self.rows[i] += 1;
+                for (c, &v) in self.counts[i * m..(i + 1) * m].iter_mut().zip(p) {
+                    *c += v;
+                }
+            }
+        }
+    }
+
+    fn merge(&mut self, other: &LabelSetCounts, m: usize) {
+        for (j, &key) in other.keys.iter().enumerate() {
+            let i = self.slot(key, m);
+            self.rows[i] += other.rows[j];
+            for (c, o) in self.counts[i * m..(i + 1) * m]
+                .iter_mut()
+                .zip(&other.counts[j * m..(j + 1) * m])
+            {
+                *c += o;
+            }
+        }
+        self.unique.merge(&other.unique);
+        self.dropped.merge(&other.dropped);
+        if !other.dropped_counts.is_empty() {
+            if self.dropped_counts.is_empty() {
+                self.dropped_counts = vec![0.0; m];
+            }
+            for (c, o) in self.dropped_counts.iter_mut().zip(&other.dropped_counts) {
+                *c += o;
+            }
+        }
+    }
 }
 
 /// Cap on `n_bins × d` (2 GiB of f64), so a mistyped setting is an error, not an allocation failure.
@@ -152,9 +257,13 @@ pub struct SoftEntropyAccumulator {
     temperature: f64,
     /// `[n_bins, d]`, unit rows; shared by the clones made for each layer.
     reference_points: Arc<Array2<f64>>,
+    /// Subtracted from every row before normalising (mean-centring), when set.
+    centre: Option<Arc<Vec<f64>>>,
     counts: Vec<f64>,
     rows: u64,
     rows_skipped: u64,
+    /// Σ over rows of the entropy of the row's own soft assignment (for the ceiling of I).
+    row_entropy_sum: f64,
     label_sets: Vec<LabelSetCounts>,
 }
 
@@ -185,9 +294,11 @@ impl SoftEntropyAccumulator {
             d,
             temperature,
             reference_points,
+            centre: None,
             counts: vec![0.0; config.n_bins],
             rows: 0,
             rows_skipped: 0,
+            row_entropy_sum: 0.0,
             label_sets: label_set_names
                 .iter()
                 .map(|n| LabelSetCounts::new(n))
@@ -203,6 +314,7 @@ impl SoftEntropyAccumulator {
         counts: Vec<f64>,
         rows: u64,
         rows_skipped: u64,
+        row_entropy_sum: f64,
         label_sets: Vec<LabelSetCounts>,
     ) -> Self {
         Self {
@@ -210,9 +322,31 @@ impl SoftEntropyAccumulator {
             counts,
             rows,
             rows_skipped,
+            row_entropy_sum,
             label_sets,
             ..empty
         }
+    }
+
+    /// The same accumulator subtracting `centre` (length d) from every row before normalising it.
+    /// Rows are judged empty or non-finite before centring.
+    pub fn with_centre(mut self, centre: Arc<Vec<f64>>) -> Result<Self, EstimatorError> {
+        if centre.len() != self.d {
+            return Err(EstimatorError::Dimension {
+                expected: self.d,
+                got: centre.len(),
+            });
+        }
+        self.centre = Some(centre);
+        Ok(self)
+    }
+    /// The vector subtracted from rows, if the rows are centred.
+    pub fn centre(&self) -> Option<&[f64]> {
+        self.centre.as_deref().map(Vec::as_slice)
+    }
+    /// Σ over rows of the entropy of each row's own soft assignment.
+    pub fn row_entropy_sum(&self) -> f64 {
+        self.row_entropy_sum
     }
 
     pub fn config(&self) -> &EstimatorConfig {
@@ -298,6 +432,16 @@ impl SoftEntropyAccumulator {
                     sq += v * v;
                     *o = v;
                 }
+                if let Some(c) = &self.centre {
+                    // Empty (padding) and broken rows stay skipped; the rest are centred.
+                    if finite && sq > 0.0 {
+                        sq = 0.0;
+                        for (o, &m) in dst.iter_mut().zip(c.iter()) {
+                            *o -= m;
+                            sq += *o * *o;
+                        }
+                    }
+                }
                 let norm = sq.sqrt();
                 if finite && norm > 0.0 && norm.is_finite() {
                     dst.mapv_inplace(|v| v / norm);
@@ -324,13 +468,13 @@ impl SoftEntropyAccumulator {
                 for (c, &v) in self.counts.iter_mut().zip(p.iter()) {
                     *c += v;
                 }
+                // The entropy a label value seen in this row only would have (same arithmetic as
+                // for any histogram, so unique values give the bits a full histogram would).
+                let h = metrics::soft_entropy(p);
+                self.row_entropy_sum += h;
                 let row = block_rows[r];
                 for (set, l) in self.label_sets.iter_mut().zip(labels) {
-                    let i = set.slot(l[row], m);
-                    set.rows[i] += 1;
-                    for (c, &v) in set.counts[i * m..(i + 1) * m].iter_mut().zip(p.iter()) {
-                        *c += v;
-                    }
+                    set.add(l[row], p, h);
                 }
             }
             self.rows += b as u64;
@@ -372,23 +516,20 @@ impl SoftEntropyAccumulator {
                 names(other)
             )));
         }
+        if self.centre() != other.centre() {
+            return Err(EstimatorError::Merge(
+                "the rows were centred on different means".into(),
+            ));
+        }
         let m = self.config.n_bins;
         for (c, o) in self.counts.iter_mut().zip(&other.counts) {
             *c += o;
         }
         self.rows += other.rows;
         self.rows_skipped += other.rows_skipped;
+        self.row_entropy_sum += other.row_entropy_sum;
         for (mine, theirs) in self.label_sets.iter_mut().zip(&other.label_sets) {
-            for (j, &key) in theirs.keys.iter().enumerate() {
-                let i = mine.slot(key, m);
-                mine.rows[i] += theirs.rows[j];
-                for (c, o) in mine.counts[i * m..(i + 1) * m]
-                    .iter_mut()
-                    .zip(&theirs.counts[j * m..(j + 1) * m])
-                {
-                    *c += o;
-                }
-            }
+            mine.merge(theirs, m);
         }
         Ok(())
     }
@@ -398,7 +539,14 @@ impl SoftEntropyAccumulator {
         metrics::soft_entropy(&self.counts)
     }
 
-    /// Per label value of set `s`: (key, rows, H(Z|X=x)).
+    /// Mean entropy of one row's soft assignment: the H(Z|X) all-unique labels would give, so
+    /// H(Z) minus it is the largest I(X;Z) these rows can show (the ceiling).
+    pub fn mean_row_entropy(&self) -> f64 {
+        self.row_entropy_sum / self.rows as f64
+    }
+
+    /// Per stored label value of set `s`: (key, rows, H(Z|X=x)). Values seen once in the whole
+    /// data are not listed (see [`UNIQUE`]).
     pub fn conditional_entropies(&self, s: usize) -> Vec<(LabelKey, u64, f64)> {
         let set = &self.label_sets[s];
         let m = self.config.n_bins;
@@ -413,18 +561,76 @@ impl SoftEntropyAccumulator {
             .collect()
     }
 
-    /// H(Z|X) = Σ_x (N_x/N) H(Z|X=x) for label set `s`.
-    pub fn conditional_entropy(&self, s: usize) -> f64 {
-        let n = self.rows as f64;
-        self.conditional_entropies(s)
+    /// The numbers of label set `s` over the rows it covers (all rows unless some were dropped).
+    pub fn set_summary(&self, s: usize) -> SetEntropies {
+        let set = &self.label_sets[s];
+        let rows = self.rows - set.dropped.rows;
+        let (entropy, row_entropy_sum) = if set.dropped.rows == 0 {
+            (self.entropy(), self.row_entropy_sum)
+        } else {
+            let kept: Vec<f64> = self
+                .counts
+                .iter()
+                .zip(&set.dropped_counts)
+                .map(|(t, d)| (t - d).max(0.0))
+                .collect();
+            let kept = if rows == 0 {
+                vec![0.0; kept.len()]
+            } else {
+                kept
+            };
+            (
+                metrics::soft_entropy(&kept),
+                self.row_entropy_sum - set.dropped.entropy_sum,
+            )
+        };
+        let n = rows as f64;
+        let conditional_entropy = self
+            .conditional_entropies(s)
             .iter()
             .map(|&(_, nx, h)| (nx as f64 / n) * h)
-            .sum()
+            .sum::<f64>()
+            + set.unique.entropy_sum / n;
+        SetEntropies {
+            rows,
+            entropy,
+            conditional_entropy,
+            mean_row_entropy: row_entropy_sum / n,
+        }
+    }
+
+    /// H(Z|X) = Σ_x (N_x/N) H(Z|X=x) for label set `s`.
+    pub fn conditional_entropy(&self, s: usize) -> f64 {
+        self.set_summary(s).conditional_entropy
     }
 
     /// I(X;Z) = H(Z) − H(Z|X) for label set `s`, in efficiency units.
     pub fn mutual_information(&self, s: usize) -> f64 {
-        self.entropy() - self.conditional_entropy(s)
+        self.set_summary(s).mutual_information()
+    }
+}
+
+/// What one label set's counts give, over the rows the set covers.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SetEntropies {
+    /// Rows covered (all rows used, less those dropped from this set).
+    pub rows: u64,
+    /// H(Z) of the covered rows (the layer's H(Z) when none was dropped).
+    pub entropy: f64,
+    /// H(Z|X) = Σ_x (N_x/N) H(Z|X=x).
+    pub conditional_entropy: f64,
+    /// Mean single-row entropy of the covered rows.
+    pub mean_row_entropy: f64,
+}
+
+impl SetEntropies {
+    /// I(X;Z) = H(Z) − H(Z|X).
+    pub fn mutual_information(&self) -> f64 {
+        self.entropy - self.conditional_entropy
+    }
+    /// The largest I(X;Z) these rows can show: H(Z) − mean single-row entropy.
+    pub fn ceiling(&self) -> f64 {
+        self.entropy - self.mean_row_entropy
     }
 }
 

@@ -8,5 +8,8 @@ pub mod metrics;
 pub mod rng;
 pub mod scores;
 
-pub use accumulator::{EstimatorConfig, EstimatorError, LabelKey, SoftEntropyAccumulator};
+pub use accumulator::{
+    EstimatorConfig, EstimatorError, LabelKey, SetEntropies, SoftEntropyAccumulator, Tally,
+    DROPPED, UNIQUE,
+};
 pub use calibration::Calibration;

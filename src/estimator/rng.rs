@@ -97,6 +97,67 @@ impl SeedSequence {
 /// The 128-bit LCG multiplier of PCG64 (`PCG_DEFAULT_MULTIPLIER_128`).
 const PCG_MULTIPLIER: u128 = (2_549_297_995_355_413_924_u128 << 64) | 4_865_540_595_714_422_341;
 
+/// NumPy's `Generator.permutation` on top of [`Pcg64`]: Fisher–Yates from the last element down,
+/// each index drawn by `random_interval` (masked rejection on 32-bit halves of a 64-bit draw,
+/// low half first, as `pcg64_next32` buffers them). So `Permuter::new(seed)` followed by
+/// `permutation(n)` calls gives what `rng = numpy.random.default_rng(seed)` gives for the same
+/// sequence of `rng.permutation(n)` calls.
+#[derive(Clone, Debug)]
+pub struct Permuter {
+    rng: Pcg64,
+    buffered: Option<u32>,
+}
+
+impl Permuter {
+    pub fn new(seed: u64) -> Self {
+        Self {
+            rng: Pcg64::from_seed(seed),
+            buffered: None,
+        }
+    }
+
+    fn next_u32(&mut self) -> u32 {
+        if let Some(v) = self.buffered.take() {
+            return v;
+        }
+        let next = self.rng.next_u64();
+        self.buffered = Some((next >> 32) as u32);
+        next as u32
+    }
+
+    /// A uniform integer in [0, max] (numpy's `random_interval`).
+    fn interval(&mut self, max: u64) -> u64 {
+        if max == 0 {
+            return 0;
+        }
+        let mask = u64::MAX >> max.leading_zeros();
+        if max <= u64::from(u32::MAX) {
+            loop {
+                let v = u64::from(self.next_u32()) & mask;
+                if v <= max {
+                    return v;
+                }
+            }
+        }
+        loop {
+            let v = self.rng.next_u64() & mask;
+            if v <= max {
+                return v;
+            }
+        }
+    }
+
+    /// A uniformly random permutation of 0..n (numpy: `rng.permutation(n)`).
+    pub fn permutation(&mut self, n: usize) -> Vec<usize> {
+        let mut out: Vec<usize> = (0..n).collect();
+        for i in (1..n).rev() {
+            let j = self.interval(i as u64) as usize;
+            out.swap(i, j);
+        }
+        out
+    }
+}
+
 /// NumPy's `PCG64` bit generator: a 128-bit LCG (PCG "setseq" variant, odd increment) whose
 /// output is the XSL-RR 128/64 permutation of the state after each step.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -853,5 +914,21 @@ mod tests {
         v[9] = 1.0;
         v[1] = 1.0;
         assert_eq!(pairwise_sum(&v), 1e16 + 2.0);
+    }
+
+    #[test]
+    fn permutations_match_numpy() {
+        // numpy 2.4: default_rng(0).permutation(10); default_rng(3): permutation(7), permutation(5).
+        assert_eq!(
+            Permuter::new(0).permutation(10),
+            [4, 6, 2, 7, 3, 5, 9, 0, 8, 1]
+        );
+        assert_eq!(
+            Permuter::new(0).permutation(100)[..10],
+            [82, 36, 20, 5, 93, 16, 94, 52, 72, 90]
+        );
+        let mut p = Permuter::new(3);
+        assert_eq!(p.permutation(7), [5, 6, 2, 1, 4, 3, 0]);
+        assert_eq!(p.permutation(5), [0, 1, 4, 2, 3]);
     }
 }

@@ -42,6 +42,19 @@ impl Tokenizer {
         Ok(enc.get_ids().to_vec())
     }
 
+    /// The ids of the tokenizer's special tokens (BOS, EOS, `[CLS]`, `[SEP]`, padding...), ascending.
+    pub fn special_ids(&self) -> Vec<u32> {
+        let mut ids: Vec<u32> = self
+            .inner
+            .get_added_tokens_decoder()
+            .into_iter()
+            .filter(|(_, t)| t.special)
+            .map(|(id, _)| id)
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+
     /// The text of each id (for showing and exporting what was analysed).
     pub fn tokens(&self, ids: &[u32]) -> Vec<String> {
         ids.iter()

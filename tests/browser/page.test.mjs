@@ -286,7 +286,7 @@ test("excluding the first position and choosing the ids by hand give the CLI's n
   const section = page.locator("section.dataset");
   await section.waitFor({ timeout: 60000 });
   const excluded = await exportJson(page, section);
-  assert.equal(excluded.settings.exclude_first_position, true);
+  assert.equal(excluded.settings.exclude_first_positions, 1);
   assertSameReport(excluded, cliReport(file, ["--orders", "1", "--exclude-first"]), "exclude first");
   // Override the detected token ids: plain rows, as the CLI's `--ids none`.
   const plain = await openPage("?orders=1");
