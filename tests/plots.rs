@@ -341,7 +341,17 @@ fn profile_points_sit_at_their_values_and_carry_them_in_titles() {
         .filter(|n| n.has_tag_name("text"))
         .filter_map(|n| n.text())
         .collect();
-    assert_eq!(entries, ["unigram", "bigram", "trigram", "quadgram"]);
+    assert_eq!(
+        entries,
+        [
+            "unigram",
+            "bigram",
+            "trigram",
+            "quadgram",
+            "shuffled-label baseline",
+            "ceiling (all-unique labels)"
+        ]
+    );
     // Series differ in colour and marker shape.
     let p = panel(&doc, "complexity");
     let styles: Vec<(String, String)> = ["unigram", "bigram", "trigram", "quadgram"]
@@ -400,13 +410,21 @@ fn plane_points_map_back_through_equal_axes() {
             } else {
                 format!("layer {}", l.layer)
             };
-            assert_eq!(
-                t,
-                format!(
-                    "{who}, {}: I(X;Z) = {:.4}, I(Y;Z) = {:.4}",
-                    o.name, lo.complexity, lo.expressivity
-                )
+            let b = |s: &infoplane::report::LabelSetReport| s.baseline.as_ref().unwrap().mean;
+            assert!(
+                t.starts_with(&format!(
+                    "{who}, {}: I(X;Z) = {:.4}; shuffled-label baseline {:.4}",
+                    o.name,
+                    lo.complexity,
+                    b(&lo.input)
+                )),
+                "{t}"
             );
+            assert!(t.contains(&format!(
+                "; I(Y;Z) = {:.4}; shuffled-label baseline {:.4}",
+                lo.expressivity,
+                b(&lo.output)
+            )));
         }
         // Colours run light → dark with depth.
         let lum = |m: &Node| {
@@ -454,7 +472,9 @@ fn plain_rows_show_entropy_and_label_sets_without_a_plane() {
     let mi = report.layers[0].label_sets[0].mutual_information;
     let (ym, _) = axis_map(p, "y");
     assert!((unmap(ym, centre(&ms[0]).1) - mi).abs() < 1e-3);
-    assert_eq!(title_of(&ms[0]), format!("layer 0, y: I(y;Z) = {mi:.4}"));
+    assert!(title_of(&ms[0]).starts_with(&format!(
+        "layer 0, y: I(y;Z) = {mi:.4}; shuffled-label baseline"
+    )));
     // Rows have no embedding layer: layer 0 is "0".
     assert!(!svg.contains(">emb<"));
 }
@@ -760,4 +780,125 @@ fn trajectories_join_checkpoints_coloured_by_step() {
     let empty = plot::trajectory(&[], "bigram");
     check_root(&empty);
     assert!(empty.contains("no checkpoints"));
+}
+
+/// Baselines, the ceiling, seed spread and back-off on the charts: ghost lines and points sit at the
+/// baseline means, the ceiling at H(Z) − mean row entropy, error bars span ± one sd.
+#[test]
+fn baselines_ceiling_and_seed_spread_are_drawn_where_their_values_are() {
+    let path = fixture("golden/d64_bins100_seed42.npz");
+    let file = File::open(&path).unwrap();
+    let len = file.metadata().unwrap().len();
+    let opened = open::open(path.to_str().unwrap(), BufReader::new(file), len, None).unwrap();
+    let mut settings = AnalysisSettings {
+        orders: vec![1, 2],
+        seeds: 3,
+        ..AnalysisSettings::default()
+    };
+    settings.estimator.seed = 42;
+    settings.labels.backoff = Some(2);
+    let mut files = vec![opened.file];
+    let a = analysis::analyze(
+        &mut files,
+        &[opened.labels_only],
+        &LayoutOverrides::default(),
+        &settings,
+        false,
+        &mut |_, _| {},
+    )
+    .unwrap();
+    let report = Report::from_analysis(&a);
+    let charts = plot::charts(&report);
+    let names: Vec<&str> = charts.iter().map(|c| c.0.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "layer_profile.svg",
+            "information_plane_unigram.svg",
+            "information_plane_bigram.svg",
+            "information_plane_backoff.svg"
+        ]
+    );
+
+    let svg = &charts[0].1;
+    save("spread_profile.svg", svg);
+    let doc = check_root(svg);
+    let p = panel(&doc, "complexity");
+    let (ym, _) = axis_map(p, "y");
+    // The ceiling: one dotted line through every layer's ceiling.
+    let ceiling = find(p, "ceiling");
+    assert_eq!(ceiling.len(), 1);
+    let ys: Vec<f64> = path_points(&ceiling[0])
+        .iter()
+        .map(|q| unmap(ym, q.1))
+        .collect();
+    assert_eq!(ys.len(), report.layers.len());
+    for (y, l) in ys.iter().zip(&report.layers) {
+        assert!((y - l.ceiling).abs() < 1e-3, "{y} vs {}", l.ceiling);
+        assert!(l.orders[0].complexity <= l.ceiling + 1e-12);
+    }
+    // Per order (and back-off): a dashed baseline through the baseline means, and error bars.
+    for (k, name) in ["unigram", "bigram", "backoff"].iter().enumerate() {
+        let s = series(p, name);
+        let ghost = find(s, "baseline");
+        assert_eq!(ghost.len(), 1, "{name}");
+        let order = |l: &LayerReport| {
+            if k < 2 {
+                l.orders[k].clone()
+            } else {
+                l.backoff.clone().unwrap()
+            }
+        };
+        for (q, l) in path_points(&ghost[0]).iter().zip(&report.layers) {
+            let b = order(l).input.baseline.unwrap().mean;
+            assert!(
+                (unmap(ym, q.1) - b).abs() < 1e-3,
+                "{name}: {} vs {b}",
+                unmap(ym, q.1)
+            );
+        }
+        let bars = find(s, "error-bar");
+        assert_eq!(bars.len(), report.layers.len(), "{name}");
+        for (bar, l) in bars.iter().zip(&report.layers) {
+            let o = order(l);
+            let sd = o.complexity_sd.unwrap();
+            assert!(sd > 0.0);
+            let span: Vec<f64> = path_points(bar).iter().map(|q| unmap(ym, q.1)).collect();
+            let (lo, hi) = (span[0], span[1]);
+            assert!(
+                (lo - (o.complexity - sd)).abs() < 1e-3 && (hi - (o.complexity + sd)).abs() < 1e-3
+            );
+        }
+    }
+
+    // The plane: one hollow baseline point per layer at (baseline I(X;Z), baseline I(Y;Z)).
+    let svg = &charts[2].1;
+    save("spread_plane_bigram.svg", svg);
+    let doc = check_root(svg);
+    let (xm, _) = axis_map(doc.root_element(), "x");
+    let (ym, _) = axis_map(doc.root_element(), "y");
+    let ghosts = find(doc.root_element(), "baseline-point");
+    assert_eq!(ghosts.len(), report.layers.len());
+    for (g, l) in ghosts.iter().zip(&report.layers) {
+        let o = &l.orders[1];
+        let (x, y) = centre(g);
+        assert!((unmap(xm, x) - o.input.baseline.as_ref().unwrap().mean).abs() < 1e-3);
+        assert!((unmap(ym, y) - o.output.baseline.as_ref().unwrap().mean).abs() < 1e-3);
+    }
+    assert_eq!(
+        find(doc.root_element(), "error-bar").len(),
+        report.layers.len()
+    );
+    assert!(svg.contains("seeds 42\u{2013}44 (mean \u{b1} sd)"));
+}
+
+/// The vertices of a path's `d` (M/L commands only).
+fn path_points(n: &Node) -> Vec<(f64, f64)> {
+    let d = n.attribute("d").unwrap();
+    let nums: Vec<f64> = d
+        .split(|c: char| c == 'M' || c == 'L' || c.is_whitespace())
+        .filter(|t| !t.is_empty())
+        .map(|t| t.parse().unwrap())
+        .collect();
+    nums.chunks(2).map(|c| (c[0], c[1])).collect()
 }

@@ -189,11 +189,14 @@ pub(crate) fn empty_note(doc: &mut Doc, r: &Rect, text: &str) {
     );
 }
 
-/// A legend entry: a line swatch with the series marker, then its name.
+/// A legend entry: a line swatch with the series marker (or, for a dashed line, the dashes
+/// alone), then its name.
 pub(crate) struct LegendItem {
     pub name: String,
     pub color: &'static str,
     pub shape: Shape,
+    /// `stroke-dasharray` of a dashed swatch without a marker.
+    pub dash: Option<&'static str>,
 }
 
 const SWATCH: f64 = 22.0;
@@ -215,31 +218,36 @@ pub(crate) fn legend(doc: &mut Doc, items: &[LegendItem], x: f64, y: f64, width:
             cy += row_h;
         }
         doc.group(&[("class", "legend-item".into())]);
-        doc.leaf(
-            "line",
-            &[
-                ("x1", px(cx)),
-                ("y1", px(cy)),
-                ("x2", px(cx + SWATCH)),
-                ("y2", px(cy)),
-                ("stroke", item.color.into()),
-                ("stroke-width", "2".into()),
-            ],
-        );
-        marker(
-            doc,
-            item.shape,
-            cx + SWATCH / 2.0,
-            cy,
-            4.0,
-            Paint {
-                fill: item.color,
-                stroke: "#ffffff",
-                stroke_width: 1.0,
-            },
-            "legend-marker",
-            &item.name,
-        );
+        let mut line = vec![
+            ("x1", px(cx)),
+            ("y1", px(cy)),
+            ("x2", px(cx + SWATCH)),
+            ("y2", px(cy)),
+            ("stroke", item.color.into()),
+            ("stroke-width", "2".into()),
+        ];
+        if let Some(dash) = item.dash {
+            line.push(("stroke-dasharray", dash.into()));
+            doc.titled("line", &line, &item.name);
+        } else {
+            doc.leaf("line", &line);
+        }
+        if item.dash.is_none() {
+            marker(
+                doc,
+                item.shape,
+                cx + SWATCH / 2.0,
+                cy,
+                4.0,
+                Paint {
+                    fill: item.color,
+                    stroke: "#ffffff",
+                    stroke_width: 1.0,
+                },
+                "legend-marker",
+                &item.name,
+            );
+        }
         doc.label(
             cx + SWATCH + 6.0,
             cy + TICK.size * 0.35,

@@ -31,6 +31,7 @@ mod svg;
 
 use crate::labels::order_name;
 use crate::report::Report;
+use svg::value;
 
 /// One checkpoint of a training run on the information plane: usually the report's layer means
 /// (`report.mean.orders[k].complexity` and `.expressivity`) of the model saved at `step`.
@@ -52,17 +53,21 @@ pub struct TrajectoryPoint {
 /// I(Y;Z), one line per n-gram order; (d) optimality I(Y;Z) / I(X;Z) per order, with the
 /// information-bottleneck bound 1 dashed and the axis clipped to [−1, 2] (points beyond are open
 /// triangles on the edge, their hover title giving the value). Named label sets add a panel of
-/// I(L;Z). A report without n-gram orders (plain rows) shows H(Z) and I(L;Z) per label set, and
+/// I(L;Z); back-off label sets add a series. Shuffled-label baselines are dashed lines in each
+/// series' colour, the ceiling (H(Z) − mean single-row entropy) a dotted grey line, and the
+/// standard deviation over seeds error bars. A report without n-gram orders (plain rows) shows H(Z) and I(L;Z) per label set, and
 /// its layer 0 is labelled "0". NaN values leave gaps in the lines.
 pub fn layer_profile(report: &Report) -> String {
     profile::layer_profile(report)
 }
 
 /// The information plane of one n-gram `order` (1 = unigram … 4 = quadgram, as in
-/// [`crate::report::OrderReport::order`]): complexity I(X;Z) on x, expressivity I(Y;Z) on y, equal
+/// [`crate::report::OrderReport::order`]; 0 = the back-off label sets): complexity I(X;Z) on x, expressivity I(Y;Z) on y, equal
 /// scales from 0 (or below, for negative values), one point per layer joined in depth order and
 /// coloured light → dark, the first and last labelled (`emb`, `L<last>`), the bound y = x dashed,
-/// and a colour bar for depth. An order the report lacks gives an empty plane saying so.
+/// and a colour bar for depth. With shuffled-label baselines each layer's baseline is a hollow
+/// point joined to it by a dotted line; with several seeds, error bars show ± one sd on both
+/// axes. An order the report lacks gives an empty plane saying so.
 pub fn information_plane(report: &Report, order: usize) -> String {
     plane::information_plane(report, order)
 }
@@ -75,7 +80,8 @@ pub fn trajectory(points: &[TrajectoryPoint], order_name: &str) -> String {
 }
 
 /// Every chart of a report as (file name, SVG): `layer_profile.svg`, then
-/// `information_plane_<order name>.svg` for each n-gram order (`information_plane_bigram.svg`).
+/// `information_plane_<order name>.svg` for each n-gram order (`information_plane_bigram.svg`),
+/// and `information_plane_backoff.svg` when the report has back-off label sets.
 /// A report without n-gram orders has only the profile.
 pub fn charts(report: &Report) -> Vec<(String, String)> {
     let mut out = vec![("layer_profile.svg".to_owned(), layer_profile(report))];
@@ -86,6 +92,12 @@ pub fn charts(report: &Report) -> Vec<(String, String)> {
             format!("information_plane_{name}.svg")
         };
         out.push((file, information_plane(report, order)));
+    }
+    if report.layers.iter().any(|l| l.backoff.is_some()) {
+        out.push((
+            "information_plane_backoff.svg".to_owned(),
+            information_plane(report, 0),
+        ));
     }
     out
 }
@@ -147,9 +159,36 @@ fn source_line(report: &Report) -> String {
     } else {
         format!("{} \u{b7} ", files.join(" + "))
     };
+    let st = &report.settings;
+    let seeds = if st.seeds > 1 {
+        format!(
+            "seeds {}\u{2013}{} (mean \u{b1} sd)",
+            st.seed,
+            st.seed + st.seeds as u64 - 1
+        )
+    } else {
+        format!("seed {}", st.seed)
+    };
     s.push_str(&format!(
-        "m = {}, seed {}, {} positions",
-        report.settings.n_bins, report.settings.seed, report.input.positions
+        "m = {}, {seeds}, {} positions",
+        st.n_bins, report.input.positions
     ));
     s
+}
+
+/// A mutual information for hover titles and text alternatives: "I(X;Z) = 0.1234 ± 0.0010;
+/// shuffled-label baseline 0.0500 ± 0.0020, corrected 0.0734".
+fn mi_text(symbol: &str, set: &crate::report::LabelSetReport) -> String {
+    let mut t = format!("{symbol} = {}", value(set.mutual_information));
+    if let Some(sd) = set.mutual_information_sd {
+        t.push_str(&format!(" \u{b1} {}", value(sd)));
+    }
+    if let (Some(b), Some(c)) = (&set.baseline, set.corrected) {
+        t.push_str(&format!("; shuffled-label baseline {}", value(b.mean)));
+        if let Some(sd) = b.sd {
+            t.push_str(&format!(" \u{b1} {}", value(sd)));
+        }
+        t.push_str(&format!(", corrected {}", value(c)));
+    }
+    t
 }

@@ -9,7 +9,7 @@ use super::frame::{self, Taken};
 use super::scale::{fixed_axis, integer_ticks, value_axis, Rect, Scale};
 use super::style::{marker, sequential, Paint, Shape, REFERENCE};
 use super::svg::{px, text_width, truncate, value, Doc, AXIS, NOTE, TICK};
-use super::{layer_name, layer_title, orders_of, source_line, TrajectoryPoint};
+use super::{layer_name, layer_title, mi_text, orders_of, source_line, TrajectoryPoint};
 use crate::labels::order_name;
 use crate::report::Report;
 
@@ -18,7 +18,7 @@ const WIDTH: f64 = 610.0;
 const SIDE: f64 = 400.0;
 const LEFT: f64 = 74.0;
 const TOP: f64 = 70.0;
-const HEIGHT: f64 = TOP + SIDE + 58.0;
+const HEIGHT: f64 = TOP + SIDE + 74.0;
 /// Colour bar geometry (right of the plot).
 const BAR_X: f64 = LEFT + SIDE + 34.0;
 const BAR_W: f64 = 14.0;
@@ -34,6 +34,10 @@ struct PlanePoint {
     title: String,
     /// Text drawn next to the point; `force` places it even when crowded.
     label: Option<(String, bool)>,
+    /// Standard deviations over seeds of x and y (NaN: none), drawn as error bars.
+    sd: (f64, f64),
+    /// The shuffled-label baseline (x, y), drawn as a hollow ghost point joined to the point.
+    ghost: Option<(f64, f64)>,
 }
 
 /// The colour bar: either one labelled block per point, or a gradient with ticks.
@@ -76,8 +80,16 @@ fn draw(plane: &Plane) -> String {
         .collect();
     let (mut lo, mut hi) = (0.0f64, 0.0f64);
     for p in &finite {
-        lo = lo.min(p.x).min(p.y);
-        hi = hi.max(p.x).max(p.y);
+        let (sx, sy) = (
+            if p.sd.0.is_finite() { p.sd.0 } else { 0.0 },
+            if p.sd.1.is_finite() { p.sd.1 } else { 0.0 },
+        );
+        lo = lo.min(p.x - sx).min(p.y - sy);
+        hi = hi.max(p.x + sx).max(p.y + sy);
+        if let Some((gx, gy)) = p.ghost.filter(|g| g.0.is_finite() && g.1.is_finite()) {
+            lo = lo.min(gx).min(gy);
+            hi = hi.max(gx).max(gy);
+        }
     }
     let axis = value_axis(lo, hi, 6);
     let xs = Scale {
@@ -233,6 +245,118 @@ fn draw(plane: &Plane) -> String {
         attrs
     });
 
+    // Shuffled-label baselines: hollow points, each joined to its layer's point by a dotted line
+    // (its length is what the labels carry beyond what shuffled labels of the same counts show).
+    if plane.points.iter().any(|p| p.ghost.is_some()) {
+        doc.group(&[("class", "baselines".into())]);
+        for (p, &(x, y)) in plane.points.iter().zip(&pix) {
+            let Some((gx, gy)) = p.ghost.filter(|g| g.0.is_finite() && g.1.is_finite()) else {
+                continue;
+            };
+            let (bx, by) = (xs.map(gx), ys.map(gy));
+            let color = sequential(p.t);
+            if x.is_finite() {
+                doc.leaf(
+                    "line",
+                    &[
+                        ("class", "baseline-link".into()),
+                        ("x1", px(bx)),
+                        ("y1", px(by)),
+                        ("x2", px(x)),
+                        ("y2", px(y)),
+                        ("stroke", "#8c8c8c".into()),
+                        ("stroke-width", "1".into()),
+                        ("stroke-dasharray", "1.5 2.5".into()),
+                    ],
+                );
+            }
+            marker(
+                &mut doc,
+                Shape::Circle,
+                bx,
+                by,
+                radius - 1.5,
+                Paint {
+                    fill: "#ffffff",
+                    stroke: &color,
+                    stroke_width: 1.4,
+                },
+                "baseline-point",
+                &format!(
+                    "{} \u{2014} shuffled-label baseline: I(X;Z) = {}, I(Y;Z) = {}",
+                    p.title.split(':').next().unwrap_or(&p.title),
+                    value(gx),
+                    value(gy)
+                ),
+            );
+        }
+        doc.close();
+    }
+    // Error bars: ± one standard deviation over seeds on each axis.
+    if plane
+        .points
+        .iter()
+        .any(|p| p.sd.0.is_finite() || p.sd.1.is_finite())
+    {
+        doc.group(&[("class", "error-bars".into())]);
+        for (p, &(x, y)) in plane.points.iter().zip(&pix) {
+            if !x.is_finite() {
+                continue;
+            }
+            let cap = 3.0;
+            let mut d = String::new();
+            if p.sd.0.is_finite() && p.sd.0 > 0.0 {
+                let (x0, x1) = (xs.map(p.x - p.sd.0), xs.map(p.x + p.sd.0));
+                d.push_str(&format!(
+                    "M{} {}L{} {}M{} {}L{} {}M{} {}L{} {}",
+                    px(x0),
+                    px(y),
+                    px(x1),
+                    px(y),
+                    px(x0),
+                    px(y - cap),
+                    px(x0),
+                    px(y + cap),
+                    px(x1),
+                    px(y - cap),
+                    px(x1),
+                    px(y + cap)
+                ));
+            }
+            if p.sd.1.is_finite() && p.sd.1 > 0.0 {
+                let (y0, y1) = (ys.map(p.y - p.sd.1), ys.map(p.y + p.sd.1));
+                d.push_str(&format!(
+                    "M{} {}L{} {}M{} {}L{} {}M{} {}L{} {}",
+                    px(x),
+                    px(y0),
+                    px(x),
+                    px(y1),
+                    px(x - cap),
+                    px(y0),
+                    px(x + cap),
+                    px(y0),
+                    px(x - cap),
+                    px(y1),
+                    px(x + cap),
+                    px(y1)
+                ));
+            }
+            if !d.is_empty() {
+                doc.leaf(
+                    "path",
+                    &[
+                        ("class", "error-bar".into()),
+                        ("d", d),
+                        ("stroke", "#262626".into()),
+                        ("stroke-width", "1".into()),
+                        ("fill", "none".into()),
+                    ],
+                );
+            }
+        }
+        doc.close();
+    }
+
     doc.group(&[
         ("class", "series".into()),
         ("data-series", plane.class.into()),
@@ -295,6 +419,28 @@ fn draw(plane: &Plane) -> String {
     doc.close();
     if finite.is_empty() {
         frame::empty_note(&mut doc, &r, plane.empty);
+    }
+    // A key to the marks beyond the points, under the x axis title.
+    let mut key = Vec::new();
+    if plane.points.iter().any(|p| p.ghost.is_some()) {
+        key.push("hollow points: shuffled-label baselines");
+    }
+    if plane
+        .points
+        .iter()
+        .any(|p| p.sd.0.is_finite() || p.sd.1.is_finite())
+    {
+        key.push("bars: \u{b1} 1 sd over seeds");
+    }
+    if !key.is_empty() {
+        doc.label(
+            r.x,
+            HEIGHT - 8.0,
+            "start",
+            NOTE,
+            &key.join(" \u{b7} "),
+            &[("class", "key".into())],
+        );
     }
     color_bar(&mut doc, plane.bar_title, &plane.bar);
     doc.finish()
@@ -497,11 +643,20 @@ fn layer_gradient(layers: &[usize], emb: bool) -> Vec<(f64, String)> {
 /// See [`crate::plot::information_plane`].
 pub(crate) fn information_plane(report: &Report, order: usize) -> String {
     let orders = orders_of(report);
-    let name = orders
-        .iter()
-        .find(|o| o.0 == order)
-        .map_or(order_name(order), |o| o.1);
-    let known = orders.iter().any(|o| o.0 == order);
+    let backoff = order == 0;
+    let name = if backoff {
+        "backoff"
+    } else {
+        orders
+            .iter()
+            .find(|o| o.0 == order)
+            .map_or(order_name(order), |o| o.1)
+    };
+    let known = if backoff {
+        report.layers.iter().any(|l| l.backoff.is_some())
+    } else {
+        orders.iter().any(|o| o.0 == order)
+    };
     let emb = !orders.is_empty();
     let layers: Vec<usize> = report.layers.iter().map(|l| l.layer).collect();
     let (lo, hi) = (
@@ -521,11 +676,24 @@ pub(crate) fn information_plane(report: &Report, order: usize) -> String {
         .iter()
         .enumerate()
         .map(|(i, l)| {
-            let (x, y) = l
-                .orders
-                .iter()
-                .find(|o| o.order == order)
-                .map_or((f64::NAN, f64::NAN), |o| (o.complexity, o.expressivity));
+            let o = if order == 0 {
+                l.backoff.as_ref()
+            } else {
+                l.orders.iter().find(|o| o.order == order)
+            };
+            let (x, y) = o.map_or((f64::NAN, f64::NAN), |o| (o.complexity, o.expressivity));
+            let sd = o.map_or((f64::NAN, f64::NAN), |o| {
+                (
+                    o.complexity_sd.unwrap_or(f64::NAN),
+                    o.expressivity_sd.unwrap_or(f64::NAN),
+                )
+            });
+            let ghost = o.and_then(|o| {
+                Some((
+                    o.input.baseline.as_ref()?.mean,
+                    o.output.baseline.as_ref()?.mean,
+                ))
+            });
             let label = if i == 0 {
                 Some(if l.layer == 0 && emb {
                     "emb".to_owned()
@@ -541,13 +709,18 @@ pub(crate) fn information_plane(report: &Report, order: usize) -> String {
                 x,
                 y,
                 t: depth(l.layer),
-                title: format!(
-                    "{}, {name}: I(X;Z) = {}, I(Y;Z) = {}",
-                    layer_title(l.layer, emb),
-                    value(x),
-                    value(y)
-                ),
+                title: match o {
+                    Some(o) => format!(
+                        "{}, {name}: {}; {}",
+                        layer_title(l.layer, emb),
+                        mi_text("I(X;Z)", &o.input),
+                        mi_text("I(Y;Z)", &o.output)
+                    ),
+                    None => format!("{}, {name}: n/a", layer_title(l.layer, emb)),
+                },
                 label: label.map(|s| (s, true)),
+                sd,
+                ghost,
             }
         })
         .collect();
@@ -562,13 +735,25 @@ pub(crate) fn information_plane(report: &Report, order: usize) -> String {
     } else {
         ColorBar::Gradient(layer_gradient(&layers, emb))
     };
-    let what = format!(
-        "X = input {name}, Y = next {order} token{}",
-        if order == 1 { "" } else { "s" }
-    );
+    let what = if backoff {
+        "X, Y = the longest frequent input / output n-gram (back-off)".to_owned()
+    } else {
+        format!(
+            "X = input {name}, Y = next {order} token{}",
+            if order == 1 { "" } else { "s" }
+        )
+    };
     let mut desc = format!(
         "Information plane for the {name} order ({what}): complexity I(X;Z) on the horizontal axis against expressivity I(Y;Z) on the vertical axis, equal scales, one point per layer joined in depth order and coloured from light (embedding) to dark (last layer); the dashed diagonal is the information-bottleneck bound I(Y;Z) = I(X;Z). Values in efficiency units (nats / ln m)."
     );
+    if points.iter().any(|p| p.ghost.is_some()) {
+        desc.push_str(" Hollow points joined by dotted lines are each layer's shuffled-label baseline: what labels with the same counts but no relation to the rows give.");
+    }
+    if points.iter().any(|p| p.sd.0.is_finite()) {
+        desc.push_str(
+            " Error bars show one standard deviation over the seeds of the reference points.",
+        );
+    }
     for p in &points {
         if p.x.is_finite() && p.y.is_finite() {
             desc.push(' ');
@@ -642,6 +827,8 @@ pub(crate) fn trajectory(points: &[TrajectoryPoint], order_name: &str) -> String
                     value(p.expressivity)
                 ),
                 label: Some((truncate(&p.label, TICK.size, 120.0), i == 0 || i + 1 == n)),
+                sd: (f64::NAN, f64::NAN),
+                ghost: None,
             }
         })
         .collect();

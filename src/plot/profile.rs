@@ -7,8 +7,8 @@ use super::frame::{self, LegendItem, Taken};
 use super::scale::{clip_segment, integer_ticks, value_axis, Rect, Scale, Ticks, ValueAxis};
 use super::style::{marker, series_style, Paint, Shape, INK, REFERENCE};
 use super::svg::{px, text_width, value, Doc, NOTE, PANEL, TICK};
-use super::{label_sets_of, layer_name, layer_title, orders_of, source_line};
-use crate::report::Report;
+use super::{label_sets_of, layer_name, layer_title, mi_text, orders_of, source_line};
+use crate::report::{LabelSetReport, LayerReport, OrderReport, Report};
 
 /// Width of the chart in px; text sizes are chosen to stay readable when it is shown 640 px wide.
 const WIDTH: f64 = 680.0;
@@ -31,6 +31,29 @@ struct Series {
     shape: Shape,
     /// (layer, value, hover title) per analysed layer; NaN values leave gaps.
     points: Vec<(usize, f64, String)>,
+    /// Standard deviation over seeds per point (NaN: none), drawn as error bars.
+    sd: Vec<f64>,
+    /// Shuffled-label baseline per point (NaN: none), drawn as a dashed line.
+    baseline: Vec<f64>,
+}
+
+impl Series {
+    fn plain(
+        name: Option<String>,
+        color: &'static str,
+        shape: Shape,
+        points: Vec<(usize, f64, String)>,
+    ) -> Self {
+        let n = points.len();
+        Self {
+            name,
+            color,
+            shape,
+            points,
+            sd: vec![f64::NAN; n],
+            baseline: vec![f64::NAN; n],
+        }
+    }
 }
 
 struct Panel {
@@ -42,7 +65,13 @@ struct Panel {
     reference: Option<(f64, &'static str)>,
     /// Axis limits beyond which points are clipped.
     clip: Option<(f64, f64)>,
+    /// The ceiling of I per layer (what all-unique labels give), drawn dotted.
+    ceiling: Vec<(usize, f64)>,
 }
+
+/// Dashes of the shuffled-label baseline and of the ceiling.
+const BASELINE_DASH: &str = "4 3";
+const CEILING_DASH: &str = "1.5 3";
 
 /// The x axis shared by all panels: analysed layers, layer 0 named "emb" for token data.
 struct LayerAxis {
@@ -91,7 +120,19 @@ fn y_axis(panel: &Panel, target: usize) -> ValueAxis {
     let finite = panel
         .series
         .iter()
-        .flat_map(|s| s.points.iter().map(|p| p.1))
+        .flat_map(|s| {
+            let bars = s
+                .points
+                .iter()
+                .zip(&s.sd)
+                .flat_map(|(p, sd)| [p.1 - sd, p.1 + sd]);
+            s.points
+                .iter()
+                .map(|p| p.1)
+                .chain(s.baseline.iter().copied())
+                .chain(bars)
+        })
+        .chain(panel.ceiling.iter().map(|c| c.1))
         .filter(|v| v.is_finite());
     let (mut lo, mut hi) = (0.0f64, 0.0f64);
     for v in finite {
@@ -227,6 +268,28 @@ fn draw_panel(doc: &mut Doc, cell: &Rect, panel: &Panel, layers: &LayerAxis) {
         );
     }
 
+    if !panel.ceiling.is_empty() {
+        let pts: Vec<(f64, f64)> = panel
+            .ceiling
+            .iter()
+            .map(|&(l, v)| {
+                (
+                    xs.map(l as f64),
+                    if v.is_finite() { ys.map(v) } else { f64::NAN },
+                )
+            })
+            .collect();
+        dashed_line(
+            doc,
+            &pts,
+            &r,
+            "ceiling",
+            REFERENCE,
+            CEILING_DASH,
+            "ceiling: H(Z) \u{2212} mean single-row entropy, the I all-unique labels give",
+        );
+    }
+
     let mut any = false;
     for (s, pts) in panel.series.iter().zip(&pixels) {
         let mut attrs = vec![("class", "series".into())];
@@ -268,6 +331,68 @@ fn draw_panel(doc: &mut Doc, cell: &Rect, panel: &Panel, layers: &LayerAxis) {
                 ],
                 s.name.as_deref().unwrap_or(&panel.title),
             );
+        }
+        if s.baseline.iter().any(|v| v.is_finite()) {
+            let ghost: Vec<(f64, f64)> = s
+                .points
+                .iter()
+                .zip(&s.baseline)
+                .map(|(&(l, _, _), &b)| {
+                    (
+                        xs.map(l as f64),
+                        if b.is_finite() { ys.map(b) } else { f64::NAN },
+                    )
+                })
+                .collect();
+            let name = s.name.as_deref().unwrap_or(&panel.title);
+            dashed_line(
+                doc,
+                &ghost,
+                &r,
+                "baseline",
+                s.color,
+                BASELINE_DASH,
+                &format!("{name}: shuffled-label baseline (mean of the shuffled copies)"),
+            );
+        }
+        // Error bars: ± one standard deviation over seeds, within the plot.
+        if s.sd.iter().any(|v| v.is_finite() && *v > 0.0) {
+            doc.group(&[("class", "error-bars".into())]);
+            for ((&(x, _), &(_, v, _)), &sd) in pts.iter().zip(&s.points).zip(&s.sd) {
+                if !(v.is_finite() && sd.is_finite() && sd > 0.0) {
+                    continue;
+                }
+                let (y0, y1) = (ys.map((v - sd).max(ya.lo)), ys.map((v + sd).min(ya.hi)));
+                let cap = radius + 1.0;
+                doc.leaf(
+                    "path",
+                    &[
+                        ("class", "error-bar".into()),
+                        (
+                            "d",
+                            format!(
+                                "M{} {}L{} {}M{} {}L{} {}M{} {}L{} {}",
+                                px(x),
+                                px(y0),
+                                px(x),
+                                px(y1),
+                                px(x - cap),
+                                px(y0),
+                                px(x + cap),
+                                px(y0),
+                                px(x - cap),
+                                px(y1),
+                                px(x + cap),
+                                px(y1)
+                            ),
+                        ),
+                        ("stroke", s.color.into()),
+                        ("stroke-width", "1.2".into()),
+                        ("fill", "none".into()),
+                    ],
+                );
+            }
+            doc.close();
         }
         doc.group(&[("class", "markers".into())]);
         for (&(x, y), (_, v, title)) in pts.iter().zip(&s.points) {
@@ -337,6 +462,58 @@ fn draw_panel(doc: &mut Doc, cell: &Rect, panel: &Panel, layers: &LayerAxis) {
     doc.close();
 }
 
+/// A dashed polyline through `pts` (NaN leaving gaps, segments clipped to the plot).
+fn dashed_line(
+    doc: &mut Doc,
+    pts: &[(f64, f64)],
+    r: &Rect,
+    class: &str,
+    color: &str,
+    dash: &str,
+    title: &str,
+) {
+    let mut d = String::new();
+    let mut pen: Option<(f64, f64)> = None;
+    for w in pts.windows(2) {
+        let (p, q) = (w[0], w[1]);
+        if !(p.1.is_finite() && q.1.is_finite()) {
+            pen = None;
+            continue;
+        }
+        let Some((a, b)) = clip_segment(p, q, r) else {
+            pen = None;
+            continue;
+        };
+        if pen != Some(a) {
+            d.push_str(&format!("M{} {}", px(a.0), px(a.1)));
+        }
+        d.push_str(&format!("L{} {}", px(b.0), px(b.1)));
+        pen = Some(b);
+    }
+    if d.is_empty() {
+        // A single layer: a short level mark at the value.
+        let mut finite = pts.iter().filter(|p| p.1.is_finite());
+        match (finite.next(), finite.next()) {
+            (Some(&(x, y)), None) if y >= r.y && y <= r.bottom() => {
+                d = format!("M{} {}L{} {}", px(x - 10.0), px(y), px(x + 10.0), px(y));
+            }
+            _ => return,
+        }
+    }
+    doc.titled(
+        "path",
+        &[
+            ("class", class.into()),
+            ("d", d),
+            ("fill", "none".into()),
+            ("stroke", color.into()),
+            ("stroke-width", "1.3".into()),
+            ("stroke-dasharray", dash.into()),
+        ],
+        title,
+    );
+}
+
 /// Labels the reference line at `y` at whichever end (above, else below the line) is clear of
 /// the data: markers and the lines between them.
 fn reference_label(
@@ -404,41 +581,77 @@ pub(crate) fn layer_profile(report: &Report) -> String {
         emb,
     };
     let entropy = Series {
-        name: None,
-        color: INK,
-        shape: Shape::Circle,
-        points: report
+        sd: report
             .layers
             .iter()
-            .map(|l| {
-                let t = format!("{}: H(Z) = {}", layer_title(l.layer, emb), value(l.entropy));
-                (l.layer, l.entropy, t)
-            })
+            .map(|l| l.entropy_sd.unwrap_or(f64::NAN))
             .collect(),
+        ..Series::plain(
+            None,
+            INK,
+            Shape::Circle,
+            report
+                .layers
+                .iter()
+                .map(|l| {
+                    let mut t =
+                        format!("{}: H(Z) = {}", layer_title(l.layer, emb), value(l.entropy));
+                    if let Some(sd) = l.entropy_sd {
+                        t.push_str(&format!(" \u{b1} {}", value(sd)));
+                    }
+                    (l.layer, l.entropy, t)
+                })
+                .collect(),
+        )
     };
-    // One series per order for a quantity read off the order's report.
-    let per_order = |f: &dyn Fn(&crate::report::OrderReport) -> (f64, String)| -> Vec<Series> {
-        orders
+    // The n-gram orders, then the back-off sets when present: (name, style index, getter).
+    type Pick = Box<dyn Fn(&LayerReport) -> Option<&OrderReport>>;
+    let mut groups: Vec<(String, usize, Pick)> = orders
+        .iter()
+        .map(|&(k, name)| {
+            let pick: Pick =
+                Box::new(move |l: &LayerReport| l.orders.iter().find(|o| o.order == k));
+            (name.to_owned(), k.saturating_sub(1), pick)
+        })
+        .collect();
+    if report.layers.iter().any(|l| l.backoff.is_some()) {
+        groups.push((
+            "backoff".to_owned(),
+            6,
+            Box::new(|l: &LayerReport| l.backoff.as_ref()),
+        ));
+    }
+    // One series per group for a quantity read off the group's report: (value, sd, baseline,
+    // hover text).
+    type Read<'a> = dyn Fn(&OrderReport) -> (f64, Option<f64>, Option<f64>, String) + 'a;
+    let per_order = |f: &Read<'_>| -> Vec<Series> {
+        groups
             .iter()
-            .map(|&(k, name)| {
-                let (color, shape) = series_style(k.saturating_sub(1));
+            .map(|(name, style, pick)| {
+                let (color, shape) = series_style(*style);
+                let read: Vec<(usize, (f64, Option<f64>, Option<f64>, String))> = report
+                    .layers
+                    .iter()
+                    .map(|l| {
+                        (
+                            l.layer,
+                            pick(l).map_or((f64::NAN, None, None, "n/a".to_owned()), f),
+                        )
+                    })
+                    .collect();
                 Series {
-                    name: Some(name.to_owned()),
+                    name: Some(name.clone()),
                     color,
                     shape,
-                    points: report
-                        .layers
+                    sd: read.iter().map(|r| r.1 .1.unwrap_or(f64::NAN)).collect(),
+                    baseline: read.iter().map(|r| r.1 .2.unwrap_or(f64::NAN)).collect(),
+                    points: read
                         .iter()
-                        .map(|l| {
-                            let (v, what) = l
-                                .orders
-                                .iter()
-                                .find(|o| o.order == k)
-                                .map_or((f64::NAN, "n/a".to_owned()), f);
+                        .map(|(layer, (v, _, _, what))| {
                             (
-                                l.layer,
-                                v,
-                                format!("{}, {name}: {what}", layer_title(l.layer, emb)),
+                                *layer,
+                                *v,
+                                format!("{}, {name}: {what}", layer_title(*layer, emb)),
                             )
                         })
                         .collect(),
@@ -452,30 +665,55 @@ pub(crate) fn layer_profile(report: &Report) -> String {
         .enumerate()
         .map(|(i, name)| {
             let (color, shape) = series_style(set_offset + i);
+            let found: Vec<Option<&LabelSetReport>> = report
+                .layers
+                .iter()
+                .map(|l| l.label_sets.iter().find(|s| &s.name == name))
+                .collect();
             Series {
-                name: Some(name.clone()),
-                color,
-                shape,
-                points: report
-                    .layers
+                sd: found
                     .iter()
-                    .map(|l| {
-                        let v = l
-                            .label_sets
-                            .iter()
-                            .find(|s| &s.name == name)
-                            .map_or(f64::NAN, |s| s.mutual_information);
-                        let t = format!(
-                            "{}, {name}: I({name};Z) = {}",
-                            layer_title(l.layer, emb),
-                            value(v)
-                        );
-                        (l.layer, v, t)
+                    .map(|s| s.and_then(|s| s.mutual_information_sd).unwrap_or(f64::NAN))
+                    .collect(),
+                baseline: found
+                    .iter()
+                    .map(|s| {
+                        s.and_then(|s| s.baseline.as_ref())
+                            .map_or(f64::NAN, |b| b.mean)
                     })
                     .collect(),
+                ..Series::plain(
+                    Some(name.clone()),
+                    color,
+                    shape,
+                    report
+                        .layers
+                        .iter()
+                        .zip(&found)
+                        .map(|(l, s)| {
+                            let v = s.map_or(f64::NAN, |s| s.mutual_information);
+                            let what =
+                                s.map_or("n/a".to_owned(), |s| mi_text(&format!("I({name};Z)"), s));
+                            (
+                                l.layer,
+                                v,
+                                format!("{}, {name}: {what}", layer_title(l.layer, emb)),
+                            )
+                        })
+                        .collect(),
+                )
             }
         })
         .collect();
+    let ceiling: Vec<(usize, f64)> = report.layers.iter().map(|l| (l.layer, l.ceiling)).collect();
+    let set_read = |set: &LabelSetReport, symbol: &str| {
+        (
+            set.mutual_information,
+            set.mutual_information_sd,
+            set.baseline.as_ref().map(|b| b.mean),
+            mi_text(symbol, set),
+        )
+    };
 
     let efficiency = "efficiency (nats / ln m)";
     let mut panels = vec![Panel {
@@ -485,46 +723,46 @@ pub(crate) fn layer_profile(report: &Report) -> String {
         series: vec![entropy],
         reference: None,
         clip: None,
+        ceiling: Vec::new(),
     }];
     if !orders.is_empty() {
         panels.push(Panel {
             key: "complexity",
             title: "(b) Complexity I(X;Z)".into(),
             y_title: efficiency,
-            series: per_order(&|o| (o.complexity, format!("I(X;Z) = {}", value(o.complexity)))),
+            series: per_order(&|o| set_read(&o.input, "I(X;Z)")),
             reference: None,
             clip: None,
+            ceiling: ceiling.clone(),
         });
         panels.push(Panel {
             key: "expressivity",
             title: "(c) Expressivity I(Y;Z)".into(),
             y_title: efficiency,
-            series: per_order(&|o| {
-                (
-                    o.expressivity,
-                    format!("I(Y;Z) = {}", value(o.expressivity)),
-                )
-            }),
+            series: per_order(&|o| set_read(&o.output, "I(Y;Z)")),
             reference: None,
             clip: None,
+            ceiling: ceiling.clone(),
         });
         panels.push(Panel {
             key: "optimality",
             title: "(d) Optimality I(Y;Z) / I(X;Z)".into(),
             y_title: "ratio (1 = IB bound)",
             series: per_order(&|o| {
-                (
-                    o.optimality,
-                    format!(
-                        "optimality = {} (I(Y;Z) = {}, I(X;Z) = {})",
-                        value(o.optimality),
-                        value(o.expressivity),
-                        value(o.complexity)
-                    ),
-                )
+                let mut t = format!(
+                    "optimality = {} (I(Y;Z) = {}, I(X;Z) = {})",
+                    value(o.optimality),
+                    value(o.expressivity),
+                    value(o.complexity)
+                );
+                if let Some(c) = o.optimality_corrected {
+                    t.push_str(&format!("; of the corrected values {}", value(c)));
+                }
+                (o.optimality, o.optimality_sd, None, t)
             }),
             reference: Some((1.0, "IB bound")),
             clip: Some(OPTIMALITY_CLIP),
+            ceiling: Vec::new(),
         });
     }
     if !sets.is_empty() {
@@ -536,6 +774,7 @@ pub(crate) fn layer_profile(report: &Report) -> String {
             series: set_series,
             reference: None,
             clip: None,
+            ceiling: ceiling.clone(),
         });
     }
 
@@ -549,6 +788,7 @@ pub(crate) fn layer_profile(report: &Report) -> String {
                 name: n.clone(),
                 color: s.color,
                 shape: s.shape,
+                dash: None,
             })
         })
         .fold(Vec::new(), |mut acc: Vec<LegendItem>, item| {
@@ -560,6 +800,28 @@ pub(crate) fn layer_profile(report: &Report) -> String {
             }
             acc
         });
+
+    let mut legend = legend;
+    if panels
+        .iter()
+        .flat_map(|p| &p.series)
+        .any(|s| s.baseline.iter().any(|v| v.is_finite()))
+    {
+        legend.push(LegendItem {
+            name: "shuffled-label baseline".into(),
+            color: INK,
+            shape: Shape::Circle,
+            dash: Some(BASELINE_DASH),
+        });
+    }
+    if panels.iter().any(|p| !p.ceiling.is_empty()) {
+        legend.push(LegendItem {
+            name: "ceiling (all-unique labels)".into(),
+            color: REFERENCE,
+            shape: Shape::Circle,
+            dash: Some(CEILING_DASH),
+        });
+    }
 
     let cols = if panels.len() == 1 { 1 } else { 2 };
     let rows = panels.len().div_ceil(cols);
