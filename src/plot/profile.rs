@@ -69,6 +69,26 @@ struct Panel {
     ceiling: Vec<(usize, f64)>,
 }
 
+/// One quantity of one layer as a series shows it.
+struct Reading {
+    value: f64,
+    sd: Option<f64>,
+    baseline: Option<f64>,
+    /// Hover text.
+    text: String,
+}
+
+impl Reading {
+    fn missing() -> Self {
+        Self {
+            value: f64::NAN,
+            sd: None,
+            baseline: None,
+            text: "n/a".into(),
+        }
+    }
+}
+
 /// Dashes of the shuffled-label baseline and of the ceiling.
 const BASELINE_DASH: &str = "4 3";
 const CEILING_DASH: &str = "1.5 3";
@@ -623,35 +643,33 @@ pub(crate) fn layer_profile(report: &Report) -> String {
     }
     // One series per group for a quantity read off the group's report: (value, sd, baseline,
     // hover text).
-    type Read<'a> = dyn Fn(&OrderReport) -> (f64, Option<f64>, Option<f64>, String) + 'a;
+    type Read<'a> = dyn Fn(&OrderReport) -> Reading + 'a;
     let per_order = |f: &Read<'_>| -> Vec<Series> {
         groups
             .iter()
             .map(|(name, style, pick)| {
                 let (color, shape) = series_style(*style);
-                let read: Vec<(usize, (f64, Option<f64>, Option<f64>, String))> = report
+                let read: Vec<(usize, Reading)> = report
                     .layers
                     .iter()
-                    .map(|l| {
-                        (
-                            l.layer,
-                            pick(l).map_or((f64::NAN, None, None, "n/a".to_owned()), f),
-                        )
-                    })
+                    .map(|l| (l.layer, pick(l).map_or_else(Reading::missing, f)))
                     .collect();
                 Series {
                     name: Some(name.clone()),
                     color,
                     shape,
-                    sd: read.iter().map(|r| r.1 .1.unwrap_or(f64::NAN)).collect(),
-                    baseline: read.iter().map(|r| r.1 .2.unwrap_or(f64::NAN)).collect(),
+                    sd: read.iter().map(|r| r.1.sd.unwrap_or(f64::NAN)).collect(),
+                    baseline: read
+                        .iter()
+                        .map(|r| r.1.baseline.unwrap_or(f64::NAN))
+                        .collect(),
                     points: read
                         .iter()
-                        .map(|(layer, (v, _, _, what))| {
+                        .map(|(layer, r)| {
                             (
                                 *layer,
-                                *v,
-                                format!("{}, {name}: {what}", layer_title(*layer, emb)),
+                                r.value,
+                                format!("{}, {name}: {}", layer_title(*layer, emb), r.text),
                             )
                         })
                         .collect(),
@@ -706,13 +724,11 @@ pub(crate) fn layer_profile(report: &Report) -> String {
         })
         .collect();
     let ceiling: Vec<(usize, f64)> = report.layers.iter().map(|l| (l.layer, l.ceiling)).collect();
-    let set_read = |set: &LabelSetReport, symbol: &str| {
-        (
-            set.mutual_information,
-            set.mutual_information_sd,
-            set.baseline.as_ref().map(|b| b.mean),
-            mi_text(symbol, set),
-        )
+    let set_read = |set: &LabelSetReport, symbol: &str| Reading {
+        value: set.mutual_information,
+        sd: set.mutual_information_sd,
+        baseline: set.baseline.as_ref().map(|b| b.mean),
+        text: mi_text(symbol, set),
     };
 
     let efficiency = "efficiency (nats / ln m)";
@@ -758,7 +774,12 @@ pub(crate) fn layer_profile(report: &Report) -> String {
                 if let Some(c) = o.optimality_corrected {
                     t.push_str(&format!("; of the corrected values {}", value(c)));
                 }
-                (o.optimality, o.optimality_sd, None, t)
+                Reading {
+                    value: o.optimality,
+                    sd: o.optimality_sd,
+                    baseline: None,
+                    text: t,
+                }
             }),
             reference: Some((1.0, "IB bound")),
             clip: Some(OPTIMALITY_CLIP),
