@@ -217,14 +217,57 @@ fn the_dump_written_by_hidden_states_analyses_to_the_numbers_of_model() {
         .concat(),
     );
     assert!(written.status.success(), "{}", common::stderr(&written));
-    let from_dump = common::stdout_json(&common::infoplane(&["analyze", out.to_str().unwrap()]));
+    // The tokenizer's special tokens, read from tokenizer.json itself.
+    let tokenizer: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("tokenizer.json")).unwrap())
+            .unwrap();
+    let special: Vec<String> = tokenizer["added_tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["special"] == true)
+        .map(|t| t["id"].to_string())
+        .collect();
+    assert!(!special.is_empty());
+    let special = special.join(",");
+    let options = [
+        "--centre",
+        "--seeds",
+        "2",
+        "--backoff",
+        "2",
+        "--min-count",
+        "2",
+        "--exclude-first",
+        "1",
+    ];
+    for (dump_extra, model_extra) in [
+        (vec![], vec![]),
+        (
+            [&options[..], &["--exclude-tokens", &special]].concat(),
+            [&options[..], &["--exclude-special"]].concat(),
+        ),
+    ] {
+        let from_dump = common::stdout_json(&common::infoplane(
+            &[&["analyze", out.to_str().unwrap()][..], &dump_extra[..]].concat(),
+        ));
+        let from_model = common::stdout_json(&common::infoplane(
+            &[
+                &["model", dir.to_str().unwrap()][..],
+                &args[..],
+                &model_extra[..],
+            ]
+            .concat(),
+        ));
+        assert_eq!(from_model["input"]["sequences"], 30);
+        assert_eq!(from_dump["layers"], from_model["layers"], "{model_extra:?}");
+        assert_eq!(from_dump["mean"], from_model["mean"]);
+        assert_eq!(
+            from_dump["input"]["backoff"],
+            from_model["input"]["backoff"]
+        );
+    }
     std::fs::remove_file(&out).ok();
-    let from_model = common::stdout_json(&common::infoplane(
-        &[&["model", dir.to_str().unwrap()][..], &args[..]].concat(),
-    ));
-    assert_eq!(from_model["input"]["sequences"], 30);
-    assert_eq!(from_dump["layers"], from_model["layers"]);
-    assert_eq!(from_dump["mean"], from_model["mean"]);
 }
 
 #[test]
