@@ -439,6 +439,11 @@ struct WebTrajectoryPoint {
     step: Option<u64>,
     complexity: Option<f64>,
     expressivity: Option<f64>,
+    /// Layer means of the shuffled-label baselines, when the run had shuffles.
+    #[serde(default)]
+    complexity_baseline: Option<f64>,
+    #[serde(default)]
+    expressivity_baseline: Option<f64>,
 }
 
 /// The SVG of checkpoints on the information plane (`points`: an array of
@@ -454,6 +459,7 @@ pub fn trajectory_chart(points: JsValue, order_name: &str) -> Result<String, JsV
             step: p.step,
             complexity: p.complexity.unwrap_or(f64::NAN),
             expressivity: p.expressivity.unwrap_or(f64::NAN),
+            baseline: p.complexity_baseline.zip(p.expressivity_baseline),
         })
         .collect();
     Ok(crate::plot::trajectory(&points, order_name))

@@ -704,6 +704,7 @@ fn inserted_text_is_escaped() {
             step: None,
             complexity: 0.1,
             expressivity: 0.05,
+            baseline: None,
         }],
         "bi<gram>",
     );
@@ -734,6 +735,8 @@ fn trajectories_join_checkpoints_coloured_by_step() {
                 // Rise, then compress: the paper's two phases.
                 complexity: 0.05 + 0.3 * t - 0.25 * t * t,
                 expressivity: 0.02 + 0.2 * t - 0.1 * t * t,
+                // Every other checkpoint carries its baseline.
+                baseline: (i % 2 == 0).then_some((0.01 * t, 0.02 * t)),
             }
         })
         .collect();
@@ -742,6 +745,14 @@ fn trajectories_join_checkpoints_coloured_by_step() {
     let doc = check_root(&svg);
     let (xm, _) = axis_map(doc.root_element(), "x");
     let (ym, _) = axis_map(doc.root_element(), "y");
+    let ghosts = find(doc.root_element(), "baseline-point");
+    let with: Vec<&TrajectoryPoint> = pts.iter().filter(|p| p.baseline.is_some()).collect();
+    assert_eq!(ghosts.len(), with.len());
+    for (g, p) in ghosts.iter().zip(&with) {
+        let (bx, by) = p.baseline.unwrap();
+        let (x, y) = centre(g);
+        assert!((unmap(xm, x) - bx).abs() < 1e-3 && (unmap(ym, y) - by).abs() < 1e-3);
+    }
     let ms = find(doc.root_element(), "point");
     assert_eq!(ms.len(), pts.len());
     for (m, p) in ms.iter().zip(&pts) {

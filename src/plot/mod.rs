@@ -46,6 +46,8 @@ pub struct TrajectoryPoint {
     pub complexity: f64,
     /// I(Y;Z), efficiency (nats / ln m).
     pub expressivity: f64,
+    /// The shuffled-label baselines of both, when known (drawn as a hollow point).
+    pub baseline: Option<(f64, f64)>,
 }
 
 /// The layer profile, the paper notebook's four panels in a 2 × 2 grid over depth (layer 0, the
@@ -74,7 +76,8 @@ pub fn information_plane(report: &Report, order: usize) -> String {
 
 /// Checkpoints on the information plane, joined in the given order and coloured by training step
 /// (light = early), each labelled (labels that would collide are left out, the first and last
-/// never), with the bound y = x. `order_name` names the n-gram order in titles ("bigram").
+/// never), with the bound y = x; points with a baseline get a hollow point joined to them. `order_name`
+/// names the n-gram order in titles ("bigram").
 pub fn trajectory(points: &[TrajectoryPoint], order_name: &str) -> String {
     plane::trajectory(points, order_name)
 }

@@ -828,7 +828,7 @@ pub(crate) fn trajectory(points: &[TrajectoryPoint], order_name: &str) -> String
                 ),
                 label: Some((truncate(&p.label, TICK.size, 120.0), i == 0 || i + 1 == n)),
                 sd: (f64::NAN, f64::NAN),
-                ghost: None,
+                ghost: p.baseline,
             }
         })
         .collect();
