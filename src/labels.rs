@@ -187,6 +187,12 @@ pub enum LabelError {
     BackoffToken(u32),
     #[error("the back-off threshold must be at least 1")]
     BackoffThreshold,
+    #[error("sequences {start}..{end} requested, but there are {total}")]
+    ChosenOutOfRange {
+        start: usize,
+        end: usize,
+        total: usize,
+    },
 }
 
 /// Normalises a list of orders: ascending, distinct, each in 1..=MAX_ORDER.
@@ -494,8 +500,15 @@ pub fn plan(
     named: Vec<NamedColumn>,
     options: &LabelOptions,
 ) -> Result<LabelPlan, LabelError> {
-    let mut u = universe(tokens, sequences, orders, options)?;
     let chosen = chosen.unwrap_or(0..sequences.len());
+    if chosen.start > chosen.end || chosen.end > sequences.len() {
+        return Err(LabelError::ChosenOutOfRange {
+            start: chosen.start,
+            end: chosen.end,
+            total: sequences.len(),
+        });
+    }
+    let mut u = universe(tokens, sequences, orders, options)?;
     let picked: Vec<bool> = u.sequence_of.iter().map(|s| chosen.contains(s)).collect();
     let mut fp = Fingerprint::new();
     for t in tokens {
@@ -753,5 +766,6 @@ mod tests {
             Err(LabelError::NoOrders)
         );
         assert!(plan(&[1], &[0..2], None, &[1], Vec::new(), &o).is_err());
+        assert!(plan(&[1, 2, 3], &[0..3], Some(0..2), &[1], Vec::new(), &o).is_err());
     }
 }

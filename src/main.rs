@@ -298,14 +298,24 @@ fn parse_range(text: &str) -> Result<Range<usize>, String> {
 }
 
 fn print(analysis: &Analysis, format: Format) -> Result<(), String> {
+    let report = Report::from_analysis(analysis);
+    warn(&report);
     let value = match format {
-        Format::Json => serde_json::to_value(Report::from_analysis(analysis)),
+        Format::Json => serde_json::to_value(report),
         Format::Reference => Ok(report::reference_shape(analysis)),
     }
     .map_err(|e| e.to_string())?;
     let mut out = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, &value).map_err(|e| e.to_string())?;
     writeln!(out).map_err(|e| e.to_string())
+}
+
+/// The report's bias notes, one line each on stderr (the numbers go to stdout).
+fn warn(report: &Report) {
+    let source = report.input.files.join(" + ");
+    for note in &report.notes {
+        eprintln!("note: {source}: {note}");
+    }
 }
 
 fn save(path: &PathBuf, analysis: &Analysis) -> Result<(), String> {
@@ -471,10 +481,10 @@ fn run_models(m: &ModelArgs) -> Result<(), String> {
             &mut |_, _| {},
         )
         .map_err(|e| e.to_string())?;
+        let report = Report::from_analysis(&result);
+        warn(&report);
         outputs.push(match m.analysis.format {
-            Format::Json => {
-                serde_json::to_value(Report::from_analysis(&result)).map_err(|e| e.to_string())?
-            }
+            Format::Json => serde_json::to_value(report).map_err(|e| e.to_string())?,
             Format::Reference => report::reference_shape(&result),
         });
         used.push(serde_json::json!({

@@ -24,6 +24,8 @@ pub struct Report {
     pub layers: Vec<LayerReport>,
     /// Averages over the analysed layers, the embedding layer (0) excluded as in the reference.
     pub mean: MeanReport,
+    /// Plain-language warnings about biases in these numbers (rare labels, merged datasets).
+    pub notes: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -366,6 +368,62 @@ fn mean_order(
     }
 }
 
+/// Share of a label set's rows whose label is unique, above which a note is written.
+const MOSTLY_UNIQUE: f64 = 0.5;
+
+/// Warnings a reader needs before trusting `layers` and `mean`: label sets whose I is mostly what
+/// shuffled labels of the same counts give (or, without shuffles, whose labels are mostly
+/// unique), and merges of different datasets.
+fn notes(layers: &[LayerReport], mean: &MeanReport, input: &InputSummary) -> Vec<String> {
+    let mut out = Vec::new();
+    let Some(first) = layers.first() else {
+        return out;
+    };
+    let mut sets: Vec<(&LabelSetReport, f64, Option<f64>)> = Vec::new();
+    let orders = first.orders.iter().zip(&mean.orders);
+    let backoff = first.backoff.iter().zip(&mean.backoff);
+    for (o, m) in orders.chain(backoff) {
+        sets.push((&o.input, m.complexity, m.complexity_corrected));
+        sets.push((&o.output, m.expressivity, m.expressivity_corrected));
+    }
+    for (s, m) in first.label_sets.iter().zip(&mean.label_sets) {
+        sets.push((s, m.mutual_information, m.corrected));
+    }
+    for (set, raw, corrected) in sets {
+        let unique = if set.rows > 0 {
+            set.distinct_labels as f64 / set.rows as f64
+        } else {
+            0.0
+        };
+        match corrected {
+            Some(c) if raw > 0.0 && c < 0.5 * raw => out.push(format!(
+                "{}: labels with the same counts but shuffled give {:.4} of the mean I of {:.4} \
+                 (corrected {:.4}; {:.0}% distinct labels per position): most of this I is the \
+                 rare-label bias",
+                set.name,
+                raw - c,
+                raw,
+                c,
+                100.0 * unique
+            )),
+            None if unique > MOSTLY_UNIQUE => out.push(format!(
+                "{}: {:.0}% distinct labels per position, so I is biased towards its ceiling; \
+                 shuffled-label baselines (on by default) would show by how much",
+                set.name,
+                100.0 * unique
+            )),
+            _ => {}
+        }
+    }
+    if input.label_data.len() > 1 {
+        out.push(format!(
+            "merged from {} different datasets: labels were counted and shuffled within each",
+            input.label_data.len()
+        ));
+    }
+    out
+}
+
 impl Report {
     pub fn from_analysis(analysis: &Analysis) -> Self {
         let layers: Vec<LayerReport> = (0..analysis.layers.len())
@@ -410,7 +468,16 @@ impl Report {
             })
             .collect();
         let l = &analysis.settings.labels;
+        let mean = MeanReport {
+            layers: averaged.iter().map(|l| l.layer).collect(),
+            entropy: mean(averaged.iter().map(|l| l.entropy)),
+            ceiling: mean(averaged.iter().map(|l| l.ceiling)),
+            orders,
+            backoff,
+            label_sets,
+        };
         Report {
+            notes: notes(&layers, &mean, &analysis.input),
             schema: SCHEMA_VERSION,
             infoplane: env!("CARGO_PKG_VERSION"),
             settings: ReportSettings {
@@ -430,14 +497,7 @@ impl Report {
                 centre: analysis.settings.centre,
             },
             input: analysis.input.clone(),
-            mean: MeanReport {
-                layers: averaged.iter().map(|l| l.layer).collect(),
-                entropy: mean(averaged.iter().map(|l| l.entropy)),
-                ceiling: mean(averaged.iter().map(|l| l.ceiling)),
-                orders,
-                backoff,
-                label_sets,
-            },
+            mean,
             layers,
         }
     }

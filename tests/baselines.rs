@@ -96,6 +96,17 @@ fn random_labels_are_corrected_to_their_baseline_noise() {
             corrected.abs() <= 2.0 * sd,
             "K = {k}: corrected {corrected} vs baseline sd {sd}"
         );
+        // The report says so in words when the baseline explains most of I.
+        let notes = report["notes"].as_array().unwrap();
+        if k >= 100 {
+            assert!(
+                notes.iter().any(|t| t
+                    .as_str()
+                    .unwrap()
+                    .starts_with("labels: labels with the same counts but shuffled")),
+                "K = {k}: {notes:?}"
+            );
+        }
         if k as usize == n {
             // All unique: every label is its own histogram, so I is the ceiling, and so is
             // every shuffled copy's I.
@@ -130,6 +141,7 @@ fn labels_naming_tight_clusters_reach_the_ceiling() {
     // Ten frequent labels: the shuffled baseline is small and the correction barely moves I.
     let baseline = f(&set["baseline"]["mean"]);
     assert!(baseline < 0.01 * raw, "baseline {baseline} vs I {raw}");
+    assert_eq!(report["notes"], serde_json::json!([]));
 }
 
 /// Shards of one dump, saved and merged, give the whole run's numbers, baselines, back-off shares
