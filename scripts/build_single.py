@@ -50,8 +50,16 @@ def main():
     if re.search(r"^\s*(export|import)\b", classic, flags=re.M):
         sys.exit("build_single: the bindings have module syntax this script does not remove")
     worker = replace_once(read("www/worker.js"), IMPORT_LINE, "const init = __wbg_init;", "worker import")
+    # The meaning page, opened as a blob by app.js: its stylesheet inlined, and no link back (a
+    # blob page has no address to go back to; it opens in a tab of its own).
+    meaning = replace_once(read("www/meaning.html"), '<link rel="stylesheet" href="style.css">',
+                           "<style>\n" + read("www/style.css") + "</style>", "meaning stylesheet")
+    meaning = re.sub(r'<p class="back">.*?</p>\s*', "", meaning, count=1, flags=re.S)
+    if re.search(r'(src|href)="(?!#|data:)', meaning):
+        sys.exit("build_single: www/meaning.html refers to another file")
     inline = {
         "worker": classic + "\n" + worker,
+        "meaning": meaning,
         "wasm": base64.b64encode(read("www/pkg/infoplane_bg.wasm", "rb")).decode("ascii"),
         "sample": base64.b64encode(read(os.path.relpath(SAMPLE, ROOT), "rb")).decode("ascii"),
     }

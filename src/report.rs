@@ -170,6 +170,9 @@ pub struct MeanOrderReport {
     pub complexity_corrected: Option<f64>,
     pub expressivity_corrected: Option<f64>,
     pub optimality_corrected: Option<f64>,
+    /// Layer means of the shuffled-label baselines (null without shuffles).
+    pub complexity_baseline: Option<f64>,
+    pub expressivity_baseline: Option<f64>,
 }
 
 /// Mean and sample standard deviation (n − 1); the sd is None for fewer than two values.
@@ -365,6 +368,8 @@ fn mean_order(
         complexity_corrected: of_opt(&|o| o.complexity_corrected),
         expressivity_corrected: of_opt(&|o| o.expressivity_corrected),
         optimality_corrected: of_opt(&|o| o.optimality_corrected),
+        complexity_baseline: of_opt(&|o| o.input.baseline.as_ref().map(|b| b.mean)),
+        expressivity_baseline: of_opt(&|o| o.output.baseline.as_ref().map(|b| b.mean)),
     }
 }
 

@@ -17,9 +17,42 @@ const inline = globalThis.INFOPLANE_INLINE || null;
 const SAMPLE_NAME = "minilm_sample.npz";
 
 // ---- settings, mirrored in the URL so a view can be shared ----
-function readSettings() {
+// Defaults of the settings that are left out of the URL (the CLI's defaults).
+const DEFAULT_SHUFFLES = 5;
+
+// A whole number typed in the settings ("" gives `fallback`); a bad one is named in `problems`.
+function wholeNumber(f, name, fallback, what, problems, min = 0) {
+  const raw = String(f.get(name) ?? "").trim();
+  const el = form.elements[name];
+  if (el && el.validity && el.validity.badInput) {
+    problems.push(`${what}: not a number.`);
+    return fallback;
+  }
+  if (raw === "") return fallback;
+  const v = Number(raw);
+  if (!Number.isSafeInteger(v) || v < min) {
+    problems.push(`${what}: "${raw}" is not a whole number${min ? ` of at least ${min}` : " of 0 or more"}.`);
+    return fallback;
+  }
+  return v;
+}
+
+// "0, 2,101" -> [0, 2, 101]; anything else is refused by name, never dropped.
+function tokenIds(text, problems) {
+  const parts = String(text ?? "").split(/[\s,]+/).filter((p) => p !== "");
+  const bad = parts.filter((p) => !/^\d+$/.test(p) || Number(p) > 0xffffffff);
+  if (bad.length) {
+    problems.push(`Exclude token ids: ${bad.map((p) => `"${p}"`).join(", ")} ${bad.length > 1 ? "are not token ids" : "is not a token id"}; give whole numbers from 0 to 4294967295 separated by commas, e.g. 0,2.`);
+    return [];
+  }
+  return parts.map(Number);
+}
+
+// The settings as the wasm core takes them (web.rs WebSettings); `problems` collects what is wrong.
+function readSettings(problems = []) {
   const f = new FormData(form);
   const eps = f.get("eps");
+  const backoff = String(f.get("backoff") ?? "").trim();
   return {
     n_bins: Number(f.get("n_bins")) || 100,
     seed: Number(f.get("seed")) || 0,
@@ -27,51 +60,114 @@ function readSettings() {
     eps: eps === "" || eps === null ? null : Number(eps),
     orders: f.getAll("order").map(Number),
     layers: (f.get("layers") || "").trim() || null,
-    exclude_first: f.get("exclude_first") === "on" ? 1 : 0,
+    exclude_first: wholeNumber(f, "exclude_first", 0, "Exclude first N positions", problems),
+    exclude_tokens: tokenIds(f.get("exclude_tokens"), problems),
+    exclude_special: f.get("exclude_special") === "on",
+    shuffles: wholeNumber(f, "shuffles", DEFAULT_SHUFFLES, "Shuffled copies", problems),
+    shuffle_seed: wholeNumber(f, "shuffle_seed", 0, "Shuffle seed", problems),
+    seeds: wholeNumber(f, "seeds", 1, "Seeds of reference points", problems, 1),
+    min_count: wholeNumber(f, "min_count", 0, "Minimum count", problems),
+    backoff: backoff === "" && !form.elements.backoff.validity.badInput ? null : wholeNumber(f, "backoff", null, "Back-off threshold", problems),
+    centre: f.get("centre") === "on",
     max_sequences: Number(f.get("max_sequences")) || null,
     max_length: Number(f.get("max_length")) || 128,
     window: Number(f.get("window")) || null,
   };
 }
 
+// The settings' problems shown in #errors (replacing the last ones); true when there are none.
+function showSettingsProblems() {
+  const problems = [];
+  readSettings(problems);
+  errors.querySelectorAll(".settings-problem").forEach((p) => p.remove());
+  for (const text of problems) {
+    const p = document.createElement("p");
+    p.className = "settings-problem";
+    p.textContent = text;
+    errors.append(p);
+  }
+  return problems.length === 0;
+}
+
 function settingsToUrl() {
   const s = readSettings();
   const q = new URLSearchParams(location.search);
+  const put = (key, value, omit) => (value === omit ? q.delete(key) : q.set(key, value));
   q.set("bins", s.n_bins);
   q.set("seed", s.seed);
   q.set("calibration", s.calibration);
   q.set("orders", s.orders.join(","));
-  s.eps === null ? q.delete("eps") : q.set("eps", s.eps);
-  s.layers === null ? q.delete("layers") : q.set("layers", s.layers);
-  s.exclude_first ? q.set("exclude_first", "1") : q.delete("exclude_first");
-  s.max_sequences === null ? q.delete("max_sequences") : q.set("max_sequences", s.max_sequences);
-  s.max_length === 128 ? q.delete("max_length") : q.set("max_length", s.max_length);
-  s.window === null ? q.delete("window") : q.set("window", s.window);
+  put("eps", s.eps, null);
+  put("layers", s.layers, null);
+  put("exclude_first", s.exclude_first, 0);
+  // As typed (spaces out), so a shared view shows the same list, or the same mistake.
+  put("exclude_tokens", String(form.exclude_tokens.value).replace(/\s+/g, ""), "");
+  put("exclude_special", s.exclude_special ? "1" : "", "");
+  put("shuffles", s.shuffles, DEFAULT_SHUFFLES);
+  put("shuffle_seed", s.shuffle_seed, 0);
+  put("seeds", s.seeds, 1);
+  put("min_count", s.min_count, 0);
+  put("backoff", s.backoff, null);
+  put("centre", s.centre ? "1" : "", "");
+  put("max_sequences", s.max_sequences, null);
+  put("max_length", s.max_length, 128);
+  put("window", s.window, null);
   history.replaceState(null, "", "?" + q.toString());
 }
 
 function settingsFromUrl() {
   const q = new URLSearchParams(location.search);
-  if (q.has("bins")) form.n_bins.value = q.get("bins");
-  if (q.has("seed")) form.seed.value = q.get("seed");
-  if (q.has("calibration")) form.calibration.value = q.get("calibration");
-  if (q.has("eps")) form.eps.value = q.get("eps");
-  if (q.has("layers")) form.layers.value = q.get("layers");
-  form.exclude_first.checked = q.get("exclude_first") === "1";
-  if (q.has("max_sequences")) form.max_sequences.value = q.get("max_sequences");
-  if (q.has("max_length")) form.max_length.value = q.get("max_length");
-  if (q.has("window")) form.window.value = q.get("window");
+  const fields = {
+    bins: "n_bins", seed: "seed", calibration: "calibration", eps: "eps", layers: "layers",
+    max_sequences: "max_sequences", max_length: "max_length", window: "window",
+    // exclude_first=1 (the old checkbox) is N = 1.
+    exclude_first: "exclude_first", exclude_tokens: "exclude_tokens", shuffles: "shuffles",
+    shuffle_seed: "shuffle_seed", seeds: "seeds", min_count: "min_count", backoff: "backoff",
+  };
+  for (const [key, name] of Object.entries(fields)) if (q.has(key)) form.elements[name].value = q.get(key);
+  const on = (key) => q.has(key) && !["0", "false", "off"].includes(q.get(key));
+  form.centre.checked = on("centre");
+  form.exclude_special.checked = on("exclude_special");
   if (q.has("orders")) {
-    const on = new Set(q.get("orders").split(",").map(Number));
-    for (const box of form.querySelectorAll("input[name=order]")) box.checked = on.has(Number(box.value));
+    const wanted = new Set(q.get("orders").split(",").map(Number));
+    for (const box of form.querySelectorAll("input[name=order]")) box.checked = wanted.has(Number(box.value));
   }
 }
 
 function describeSettings(s) {
   const cal = typeof s.calibration === "string" ? s.calibration : "fixed";
   const eps = s.temperature === null ? "–" : Number(s.temperature).toPrecision(6);
-  return `m = ${s.n_bins}, seed ${s.seed}, ${cal} ε = ${eps}, orders ${s.orders.join(",") || "none"}, ` +
-    `layers ${s.layers.join(",")}${s.exclude_first_positions ? ", first position excluded" : ""}`;
+  const parts = [`m = ${s.n_bins}`, s.seeds > 1 ? `seeds ${s.seed}–${s.seed + s.seeds - 1} (mean ± sd)` : `seed ${s.seed}`,
+    `${cal} ε = ${eps}`, `orders ${s.orders.join(",") || "none"}`, `layers ${s.layers.join(",")}`];
+  parts.push(s.shuffles ? `baseline of ${s.shuffles} shuffled copies (shuffle seed ${s.shuffle_seed})` : "no baseline");
+  if (s.min_count) parts.push(`minimum count ${s.min_count}`);
+  if (s.backoff !== null && s.backoff !== undefined) parts.push(`back-off threshold ${s.backoff}`);
+  if (s.centre) parts.push("rows centred");
+  const first = s.exclude_first_positions;
+  if (first) parts.push(first === 1 ? "first position excluded" : `first ${first} positions excluded`);
+  if (s.exclude_tokens && s.exclude_tokens.length) parts.push(`token ids ${s.exclude_tokens.join(" ")} excluded`);
+  return parts.join(", ");
+}
+
+// "What the numbers mean" (www/meaning.html), resolved like the sample: beside this script.
+// The meaning page: next to app.js, or (single-file build) inlined and opened as a blob.
+let meaningBlob = null;
+function meaningUrl(id = "") {
+  const hash = id ? "#" + id : "";
+  if (!inline) return new URL(`./meaning.html${hash}`, import.meta.url).href;
+  meaningBlob ??= URL.createObjectURL(new Blob([inline.meaning], { type: "text/html" }));
+  return meaningBlob + hash;
+}
+
+// A link to one section of the meaning page, opened in a new tab so the results stay.
+function meaningLink(text, id, label) {
+  const a = document.createElement("a");
+  a.href = meaningUrl(id);
+  a.target = "_blank";
+  a.rel = "noopener";
+  a.textContent = text;
+  if (label) a.setAttribute("aria-label", label);
+  return a;
 }
 
 // ---- workers ----
@@ -207,6 +303,8 @@ async function trajectory(done) {
       step: p.step,
       complexity: p.mean.orders[k] ? p.mean.orders[k].complexity : null,
       expressivity: p.mean.orders[k] ? p.mean.orders[k].expressivity : null,
+      complexity_baseline: p.mean.orders[k] ? p.mean.orders[k].complexity_baseline : null,
+      expressivity_baseline: p.mean.orders[k] ? p.mean.orders[k].expressivity_baseline : null,
     })),
   }));
   const wasm = await wasmModule();
@@ -227,8 +325,11 @@ function trajectoryTable(points) {
   cap.textContent = "Checkpoints (layer means, efficiency units)";
   t.append(cap);
   const orders = points[0].mean.orders.map((o) => o.name);
+  // Corrected means when every checkpoint has them (shuffled copies were made).
+  const corrected = points.every((p) => p.mean.orders.every((o) => o.complexity_corrected !== null && o.complexity_corrected !== undefined));
   const tr = t.createTHead().insertRow();
-  for (const h of ["checkpoint", "step", ...orders.flatMap((o) => [`I(in ${o})`, `I(out ${o})`])]) {
+  const heads = orders.flatMap((o) => (corrected ? [`I(in ${o})`, `I(in ${o}) − b`, `I(out ${o})`, `I(out ${o}) − b`] : [`I(in ${o})`, `I(out ${o})`]));
+  for (const h of ["checkpoint", "step", ...heads]) {
     const th = document.createElement("th");
     th.scope = "col";
     th.textContent = h;
@@ -244,7 +345,9 @@ function trajectoryTable(points) {
     r.insertCell().textContent = p.step === null ? "–" : p.step;
     for (const o of p.mean.orders) {
       r.insertCell().textContent = fmt(o.complexity);
+      if (corrected) r.insertCell().textContent = fmt(o.complexity_corrected);
       r.insertCell().textContent = fmt(o.expressivity);
+      if (corrected) r.insertCell().textContent = fmt(o.expressivity_corrected);
     }
   }
   const wrap = document.createElement("div");
@@ -313,10 +416,15 @@ function groupByFolder(files) {
 async function analyzeFiles(fileList) {
   const files = [...fileList].filter((f) => !f.name.startsWith("."));
   if (!files.length) return;
+  settingsToUrl();
+  // Bad settings stop here, before the results shown (or a run going on) are touched.
+  errors.replaceChildren();
+  if (!showSettingsProblems()) {
+    status.textContent = "Nothing was analysed: fix the settings named above.";
+    return;
+  }
   cancelRun();
   const thisRun = (run = { workers: new Set(), cancelled: false });
-  settingsToUrl();
-  errors.replaceChildren();
   const settings = readSettings();
   status.textContent = `Analysing ${files.length} file${files.length > 1 ? "s" : ""}…`;
   const started = performance.now();
@@ -419,48 +527,167 @@ function figure(file, svg, base) {
 }
 
 function csv(report) {
-  const head = ["layer", "rows", "rows_skipped", "entropy"];
-  for (const o of report.settings.orders) {
-    const n = o === 1 ? "unigram" : o === 2 ? "bigram" : o === 3 ? "trigram" : "quadgram";
-    head.push(`complexity_${n}`, `expressivity_${n}`, `optimality_${n}`, `regularity_input_${n}`, `regularity_output_${n}`);
-  }
-  const sets = report.layers.length ? report.layers[0].label_sets.map((s) => s.name) : [];
-  for (const s of sets) head.push(`mi_${s}`, `regularity_${s}`);
+  const layers = report.layers;
+  const first = layers[0] || null;
+  const backoff = first && first.backoff ? first.backoff : null;
+  // Column name and value of every number, in one list so the header and the rows agree.
+  const cols = (l) => {
+    const out = [["layer", l.layer], ["rows", l.rows], ["rows_skipped", l.rows_skipped], ["entropy", l.entropy],
+      ["entropy_sd", l.entropy_sd], ["mean_row_entropy", l.mean_row_entropy], ["ceiling", l.ceiling], ["ceiling_sd", l.ceiling_sd]];
+    const order = (o, n) => {
+      const set = (s, dir) => [
+        [`regularity_${dir}_${n}`, s.regularity], [`regularity_${dir}_sd_${n}`, s.regularity_sd],
+        [`baseline_${dir}_${n}`, s.baseline ? s.baseline.mean : null], [`baseline_${dir}_sd_${n}`, s.baseline ? s.baseline.sd : null],
+        [`distinct_${dir}_${n}`, s.distinct_labels], [`rows_${dir}_${n}`, s.rows], [`dropped_rows_${dir}_${n}`, s.dropped_rows],
+      ];
+      out.push(
+        [`complexity_${n}`, o.complexity], [`complexity_sd_${n}`, o.complexity_sd],
+        [`complexity_corrected_${n}`, o.complexity_corrected], [`complexity_corrected_sd_${n}`, o.input.corrected_sd],
+        [`expressivity_${n}`, o.expressivity], [`expressivity_sd_${n}`, o.expressivity_sd],
+        [`expressivity_corrected_${n}`, o.expressivity_corrected], [`expressivity_corrected_sd_${n}`, o.output.corrected_sd],
+        [`optimality_${n}`, o.optimality], [`optimality_sd_${n}`, o.optimality_sd], [`optimality_corrected_${n}`, o.optimality_corrected],
+        ...set(o.input, "input"), ...set(o.output, "output"));
+    };
+    l.orders.forEach((o) => order(o, o.name));
+    if (backoff) order(l.backoff, "backoff");
+    for (const s of l.label_sets) {
+      out.push([`mi_${s.name}`, s.mutual_information], [`mi_sd_${s.name}`, s.mutual_information_sd],
+        [`regularity_${s.name}`, s.regularity], [`regularity_sd_${s.name}`, s.regularity_sd],
+        [`baseline_${s.name}`, s.baseline ? s.baseline.mean : null], [`baseline_sd_${s.name}`, s.baseline ? s.baseline.sd : null],
+        [`corrected_${s.name}`, s.corrected], [`corrected_sd_${s.name}`, s.corrected_sd],
+        [`distinct_${s.name}`, s.distinct_labels], [`rows_${s.name}`, s.rows], [`dropped_rows_${s.name}`, s.dropped_rows]);
+    }
+    return out;
+  };
   // The settings ride along as a comment line (pandas: read_csv(..., comment="#")).
-  const lines = [`# infoplane ${report.infoplane}: ${describeSettings(report.settings)}; files ${report.input.files.join(" + ")}`, head.join(",")];
-  for (const l of report.layers) {
-    const row = [l.layer, l.rows, l.rows_skipped, l.entropy];
-    for (const o of l.orders) row.push(o.complexity, o.expressivity, o.optimality, o.input.regularity, o.output.regularity);
-    for (const s of l.label_sets) row.push(s.mutual_information, s.regularity);
-    lines.push(row.map((v) => (v === null ? "" : v)).join(","));
+  const shares = backoffShares(report);
+  const lines = [`# infoplane ${report.infoplane}: ${describeSettings(report.settings)}; files ${report.input.files.join(" + ")}${shares ? `; ${shares}` : ""}`];
+  if (!first) {
+    lines.push(["layer", "rows", "rows_skipped", "entropy"].join(","));
+    return lines.join("\n") + "\n";
   }
+  lines.push(cols(first).map(([k]) => k).join(","));
+  for (const l of layers) lines.push(cols(l).map(([, v]) => (v === null || v === undefined ? "" : v)).join(","));
   return lines.join("\n") + "\n";
+}
+
+// "back-off input: 12% unigram, 30% bigram, ...": the share of positions labelled at each order.
+function backoffShares(report) {
+  const counts = report.input.backoff || [];
+  if (!counts.length) return "";
+  const names = ["unigram", "bigram", "trigram", "quadgram"];
+  return counts.map((b) => {
+    const total = b.positions.reduce((a, n) => a + n, 0);
+    const pct = (n) => (total ? `${Math.round((100 * n) / total)}%` : "–");
+    return `back-off ${b.name.replace(/_backoff$/, "")}: ` + b.positions.map((n, j) => `${pct(n)} ${names[j]}`).join(", ");
+  }).join("; ") + ` (of ${report.input.positions} positions, threshold ${report.settings.backoff})`;
+}
+
+// A number, with its spread over seeds when there are several ("0.1234 ± 0.0012").
+function numberCell(row, v, sd, title) {
+  const td = row.insertCell();
+  td.textContent = fmt(v);
+  if (sd !== null && sd !== undefined && v !== null && v !== undefined) {
+    const s = document.createElement("span");
+    s.className = "sd";
+    s.textContent = ` ± ${fmt(sd)}`;
+    td.append(s);
+  }
+  if (title) td.title = title;
+  return td;
+}
+
+// "b = 0.2490 ± 0.0019": the shuffled-label baseline of a label set.
+function baselineText(set) {
+  const b = set.baseline;
+  if (!b) return "";
+  return `b = ${fmt(b.mean)}${b.sd === null ? "" : ` ± ${fmt(b.sd)}`} (the I of ${b.shuffles} shuffled ${b.shuffles === 1 ? "copy" : "copies"} of the labels)`;
 }
 
 function table(report) {
   const t = document.createElement("table");
-  const orders = report.layers.length ? report.layers[0].orders : [];
-  const sets = report.layers.length ? report.layers[0].label_sets : [];
+  const first = report.layers[0] || null;
+  const orders = first ? first.orders : [];
+  const sets = first ? first.label_sets : [];
+  const backoff = first && first.backoff ? first.backoff : null;
+  const corrected = report.settings.shuffles > 0;
   const cap = document.createElement("caption");
   cap.textContent = "Per layer (efficiency units)";
   t.append(cap);
-  const head = ["layer", "positions", "skipped", "H(Z)"];
-  for (const o of orders) head.push(`I(in ${o.name})`, `I(out ${o.name})`, `optimality ${o.name}`, `regularity in ${o.name}`, `regularity out ${o.name}`);
-  for (const s of sets) head.push(`I(${s.name})`, `regularity ${s.name}`);
-  const tr = t.createTHead().insertRow();
-  for (const h of head) {
-    const th = document.createElement("th");
-    th.scope = "col";
-    th.textContent = h;
-    tr.append(th);
+  const thead = t.createTHead();
+  const top = thead.insertRow();
+  const sub = thead.insertRow();
+  // A header cell whose text links to its section of the meaning page.
+  const th = (row, text, id, title, span = {}) => {
+    const h = document.createElement("th");
+    h.scope = span.colSpan > 1 ? "colgroup" : "col";
+    if (span.colSpan) h.colSpan = span.colSpan;
+    if (span.rowSpan) h.rowSpan = span.rowSpan;
+    h.append(id ? meaningLink(text, id) : text);
+    if (title) h.title = title;
+    row.append(h);
+    return h;
+  };
+  th(top, "layer", null, null, { rowSpan: 2 });
+  th(top, "positions", "positions", "Positions analysed (rows that entered the counts)", { rowSpan: 2 });
+  th(top, "skipped", "soft-assignment", "Rows skipped: all zero, or NaN/Inf", { rowSpan: 2 });
+  th(top, "H(Z)", "entropy", "Soft entropy of the layer's rows", { rowSpan: 2 });
+  th(top, "ceiling", "ceiling", "H(Z) − mean row entropy: the most I can be, what all-unique labels give", { rowSpan: 2 });
+  const orderCols = (name) => {
+    const cols = [["I(in)", "complexity", `Complexity I(X;Z), X = the input ${name}`]];
+    if (corrected) cols.push(["I(in) − b", "baseline", "Complexity less its shuffled-label baseline b (hover a value for b)"]);
+    cols.push(["I(out)", "expressivity", `Expressivity I(Y;Z), Y = the output ${name}`]);
+    if (corrected) cols.push(["I(out) − b", "baseline", "Expressivity less its shuffled-label baseline b (hover a value for b)"]);
+    cols.push(["optimality", "optimality", "I(out) / I(in)"], ["reg. in", "regularity", "Regularity I(in) / H(Z)"], ["reg. out", "regularity", "Regularity I(out) / H(Z)"]);
+    return cols;
+  };
+  for (const o of orders) {
+    const cols = orderCols(o.name);
+    th(top, o.name, null, `${o.name}s: the input ${o.name} ending at each position, the next ${o.order} token${o.order > 1 ? "s" : ""} after it`, { colSpan: cols.length });
+    cols.forEach(([text, id, title], k) => th(sub, text, id, title).classList.toggle("group-start", k === 0));
+  }
+  if (backoff) {
+    const cols = orderCols("back-off label");
+    th(top, "back-off", "backoff", "At each position the highest order whose n-gram is seen often enough (shares under the table)", { colSpan: cols.length });
+    cols.forEach(([text, id, title], k) => th(sub, text, id, title).classList.toggle("group-start", k === 0));
+  }
+  for (const s of sets) {
+    const cols = [["I", "complexity", `I(${s.name};Z)`]];
+    if (corrected) cols.push(["I − b", "baseline", "I less its shuffled-label baseline b (hover a value for b)"]);
+    cols.push(["regularity", "regularity", `I(${s.name};Z) / H(Z)`]);
+    th(top, s.name, null, `The label set ${s.name} read from the data`, { colSpan: cols.length });
+    cols.forEach(([text, id, title], k) => th(sub, text, id, title).classList.toggle("group-start", k === 0));
   }
   const body = t.createTBody();
   for (const l of report.layers) {
     const r = body.insertRow();
-    const cells = [l.layer === 0 ? "0 (emb)" : l.layer, l.rows, l.rows_skipped, fmt(l.entropy)];
-    for (const o of l.orders) cells.push(fmt(o.complexity), fmt(o.expressivity), fmt(o.optimality), fmt(o.input.regularity), fmt(o.output.regularity));
-    for (const s of l.label_sets) cells.push(fmt(s.mutual_information), fmt(s.regularity));
-    for (const c of cells) r.insertCell().textContent = c;
+    r.insertCell().textContent = l.layer === 0 ? "0 (emb)" : l.layer;
+    r.insertCell().textContent = l.rows;
+    r.insertCell().textContent = l.rows_skipped;
+    numberCell(r, l.entropy, l.entropy_sd);
+    numberCell(r, l.ceiling, l.ceiling_sd, `mean row entropy ${fmt(l.mean_row_entropy)}`);
+    const setTitle = (label, s) => `${label}: ${s.distinct_labels} distinct labels on ${s.rows} positions` +
+      (s.dropped_rows ? ` (${s.dropped_rows} dropped: labels below the minimum count)` : "") + `; ceiling ${fmt(s.ceiling)}`;
+    const baselineCell = (v, sd, s) => {
+      const td = numberCell(r, v, sd, baselineText(s));
+      td.classList.add("corrected");
+    };
+    const orderCells = (o, name) => {
+      numberCell(r, o.complexity, o.complexity_sd, setTitle(`input ${name}`, o.input)).classList.add("group-start");
+      if (corrected) baselineCell(o.complexity_corrected, o.input.corrected_sd, o.input);
+      numberCell(r, o.expressivity, o.expressivity_sd, setTitle(`output ${name}`, o.output));
+      if (corrected) baselineCell(o.expressivity_corrected, o.output.corrected_sd, o.output);
+      numberCell(r, o.optimality, o.optimality_sd, o.optimality_corrected === null || o.optimality_corrected === undefined ? "" : `corrected: (I(out) − b) / (I(in) − b) = ${fmt(o.optimality_corrected)}`);
+      numberCell(r, o.input.regularity, o.input.regularity_sd);
+      numberCell(r, o.output.regularity, o.output.regularity_sd);
+    };
+    for (const o of l.orders) orderCells(o, o.name);
+    if (backoff && l.backoff) orderCells(l.backoff, "back-off");
+    for (const s of l.label_sets) {
+      numberCell(r, s.mutual_information, s.mutual_information_sd, setTitle(s.name, s)).classList.add("group-start");
+      if (corrected) baselineCell(s.corrected, s.corrected_sd, s);
+      numberCell(r, s.regularity, s.regularity_sd);
+    }
   }
   const wrap = document.createElement("div");
   wrap.className = "table-wrap";
@@ -468,7 +695,41 @@ function table(report) {
   wrap.setAttribute("role", "region");
   wrap.setAttribute("aria-label", "Per-layer table");
   wrap.append(t);
-  return wrap;
+  const box = document.createElement("div");
+  box.append(wrap, tableNotes(report));
+  return box;
+}
+
+// What the table's marks mean, under it: seeds, baseline, dropped labels, back-off shares.
+function tableNotes(report) {
+  const s = report.settings;
+  const ul = document.createElement("ul");
+  ul.className = "table-notes";
+  const note = (text, link, id) => {
+    const li = document.createElement("li");
+    li.append(text + " ", meaningLink(link, id));
+    ul.append(li);
+  };
+  if (s.seeds > 1) note(`± is the standard deviation over ${s.seeds} sets of reference points (seeds ${s.seed}–${s.seed + s.seeds - 1}); the values are their means.`, "Seed spread", "seeds");
+  if (s.shuffles > 0) {
+    note(`− b: I less its baseline b, the I of ${s.shuffles} shuffled ${s.shuffles === 1 ? "copy" : "copies"} of the labels (shuffle seed ${s.shuffle_seed}); hover a value for b.`, "Baseline", "baseline");
+  } else {
+    note("No baseline (0 shuffled copies): the raw I includes the bias of rare labels.", "Baseline", "baseline");
+  }
+  const first = report.layers[0];
+  if (s.min_count && first) {
+    const all = [...first.orders.flatMap((o) => [[`input ${o.name}`, o.input], [`output ${o.name}`, o.output]]),
+      ...(first.backoff ? [["input back-off", first.backoff.input], ["output back-off", first.backoff.output]] : []),
+      ...first.label_sets.map((x) => [x.name, x])];
+    const dropped = all.filter(([, x]) => x.dropped_rows > 0).map(([n, x]) => `${n} ${x.dropped_rows} of ${x.rows + x.dropped_rows}`);
+    note(`Minimum count ${s.min_count}: ` + (dropped.length
+      ? `positions whose label was seen fewer times were left out of that label set (layer ${first.layer}): ${dropped.join(", ")}.`
+      : "no label was that rare; no position was dropped."), "Minimum count", "min-count");
+  }
+  const shares = backoffShares(report);
+  if (shares) note(`${shares[0].toUpperCase()}${shares.slice(1)}.`, "Back-off", "backoff");
+  if (s.centre) note("Rows were centred: each layer's mean row was subtracted first.", "Centring", "centring");
+  return ul;
 }
 
 // What a model run used: the architecture, the text and how it was cut.
@@ -531,6 +792,12 @@ async function renderAll() {
   results.replaceChildren();
   shown.forEach((o, i) => results.append(renderDataset(i, o)));
   await renderTrajectory(shown);
+  if (shown.length) {
+    const p = document.createElement("p");
+    p.className = "meaning";
+    p.append(meaningLink("What the numbers mean", ""), ": what each statistic measures, its range and biases, and which comparisons are fair.");
+    results.prepend(p);
+  }
 }
 
 const datasetName = (o) => (o.folder ? `${o.folder}/` : o.files.map((f) => f.name).join(" + "));
@@ -561,7 +828,7 @@ function renderDataset(index, outcome) {
     actions.append(button("Export tokens", () => download(`${base}.tokens.json`,
       JSON.stringify({ model_type: pr.model_type, text: pr.text, texts: pr.texts, input_ids: pr.input_ids }, null, 2) + "\n", "application/json")));
   }
-  const warn = rareLabelWarning(report);
+  const warn = biasNotes(report);
   const chartBox = document.createElement("div");
   chartBox.className = "charts";
   for (const [file, svg] of charts) chartBox.append(figure(file, svg, base));
@@ -569,16 +836,24 @@ function renderDataset(index, outcome) {
   return section;
 }
 
-// method.md §7: with mostly unique labels the estimate nears its ceiling whatever the model does.
-function rareLabelWarning(report) {
-  const layer = report.layers[report.layers.length - 1];
-  if (!layer || !layer.rows) return null;
-  const rare = layer.orders.filter((o) => o.input.distinct_labels / layer.rows > 0.5 || o.output.distinct_labels / layer.rows > 0.5);
-  if (!rare.length) return null;
+// The report's own notes (written by the Rust core, the same lines the CLI prints on stderr):
+// label sets whose I is mostly what shuffled labels of the same counts give, or, without shuffles,
+// whose labels are mostly unique (method.md §7), and merges of different datasets.
+function biasNotes(report) {
+  if (!report.notes || !report.notes.length) return null;
+  const box = document.createElement("div");
+  box.className = "warning";
   const p = document.createElement("p");
-  p.className = "warning";
-  p.textContent = `Rare labels: for ${rare.map((o) => o.name).join(", ")}, more than half of the ${layer.rows} positions have an n-gram of their own, so I(X;Z) and I(Y;Z) are biased upward there (towards H(Z)) and optimality towards 1. Compare them across models or checkpoints on the same text, not with 0.`;
-  return p;
+  p.append("Read these numbers with care: with rare labels I is biased upward, towards its ceiling, and optimality towards 1. ",
+    meaningLink("Why", "baseline", "Why rare labels bias the estimate"));
+  const list = document.createElement("ul");
+  for (const note of report.notes) {
+    const li = document.createElement("li");
+    li.textContent = note.replace(/_/g, " ");
+    list.append(li);
+  }
+  box.append(p, list);
+  return box;
 }
 
 // ---- input ----
@@ -624,8 +899,15 @@ async function loadSample() {
   await analyzeFiles([new File([bytes], SAMPLE_NAME)]);
 }
 
-$("#files").addEventListener("change", (e) => analyzeFiles(e.target.files));
-$("#folder").addEventListener("change", (e) => analyzeFiles([...e.target.files].map((f) => {
+// The pickers are emptied once read, so picking the same files again (say, after fixing a
+// setting) runs them again.
+function picked(input) {
+  const files = [...input.files];
+  input.value = "";
+  return files;
+}
+$("#files").addEventListener("change", (e) => analyzeFiles(picked(e.target)));
+$("#folder").addEventListener("change", (e) => analyzeFiles(picked(e.target).map((f) => {
   if (f.webkitRelativePath) Object.defineProperty(f, "path", { value: f.webkitRelativePath });
   return f;
 })));
@@ -644,6 +926,15 @@ document.addEventListener("drop", async (e) => {
   document.body.classList.remove("dragging");
   analyzeFiles(await droppedFiles(e.dataTransfer));
 });
-form.addEventListener("change", settingsToUrl);
+form.addEventListener("change", () => {
+  settingsToUrl();
+  showSettingsProblems();
+});
 settingsFromUrl();
+showSettingsProblems();
+for (const a of document.querySelectorAll("a[data-meaning]")) {
+  a.href = meaningUrl(a.dataset.meaning);
+  a.target = "_blank";
+  a.rel = "noopener";
+}
 if (new URLSearchParams(location.search).has("sample")) loadSample();

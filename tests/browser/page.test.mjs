@@ -193,8 +193,12 @@ test("several checkpoints give their trajectory on the information plane, ordere
   // The plotted point is each checkpoint's layer mean, as its own export says.
   const section = page.locator("section.dataset", { hasText: "run-step2000.npz" }).last();
   const report = await exportJson(page, section);
-  const title = await traj.locator("figure.chart svg title", { hasText: "run-step2000.npz" }).first().textContent();
+  const title = await traj.locator("figure.chart svg .point title", { hasText: "run-step2000.npz" }).first().textContent();
   assert.ok(title.includes(report.mean.orders[0].complexity.toFixed(4)), `${title} vs ${report.mean.orders[0].complexity}`);
+  // Each checkpoint's shuffled-label baseline (its layer mean) is a hollow point beside it.
+  const ghost = await traj.locator("figure.chart svg .baseline-point title", { hasText: "run-step2000.npz" }).first().textContent();
+  const m = report.mean.orders[0];
+  assert.ok(ghost.includes(`I(X;Z) = ${m.complexity_baseline.toFixed(4)}, I(Y;Z) = ${m.expressivity_baseline.toFixed(4)}`), ghost);
   await page.screenshot({ path: path.join(shots, "trajectory.png"), fullPage: true });
 });
 
@@ -248,9 +252,14 @@ test("the run command's page shows the built-in sample (?sample), with the CLI's
   const page = await openPage("?sample");
   const section = page.locator("section.dataset", { hasText: "minilm_sample.npz" });
   await section.waitFor({ timeout: 60000 });
-  assertSameReport(await exportJson(page, section), cliReport(path.join(root, "www/sample/minilm_sample.npz")), "sample");
-  // Most trigrams of a 560-token sample are unique: the page says what that does to the estimate.
-  assert.match(await section.locator(".warning").innerText(), /Rare labels: .*trigram/);
+  const report = await exportJson(page, section);
+  assertSameReport(report, cliReport(path.join(root, "www/sample/minilm_sample.npz")), "sample");
+  // Most trigrams of a 560-token sample are unique: the page shows the report's notes, which say
+  // how much of each I shuffled labels of the same counts give.
+  const warning = await section.locator(".warning").innerText();
+  assert.ok(report.notes.length >= 6, JSON.stringify(report.notes));
+  for (const note of report.notes) assert.ok(warning.includes(note.replace(/_/g, " ")), `${note} not in ${warning}`);
+  assert.match(warning, /input trigram: labels with the same counts but shuffled give .* most of this I is the rare-label bias/);
   await page.screenshot({ path: path.join(shots, "sample.png"), fullPage: true });
   // The top of the page (the README's docs/screenshot.png is taken from this one).
   await page.screenshot({ path: path.join(shots, "sample_top.png"), clip: { x: 0, y: 0, width: 1280, height: 1500 }, fullPage: true });
@@ -276,12 +285,22 @@ test("the single-file build works from file://: a dropped file, the sample, PNG 
   assert.equal(png.subarray(1, 4).toString("latin1"), "PNG");
   assert.equal(png.readUInt32BE(16), 2 * width, "PNG width");
   await page.screenshot({ path: path.join(shots, "single_file.png"), fullPage: true });
+  // "What the numbers mean" is inlined too: the link opens it (a blob) at the section named.
+  const link = section.locator("th a").first();
+  const fragment = new URL(await link.getAttribute("href")).hash;
+  assert.match(await link.getAttribute("href"), /^blob:/);
+  const [meaning] = await Promise.all([page.context().waitForEvent("page"), link.click()]);
+  await meaning.waitForLoadState();
+  assert.equal(await meaning.locator("h1").innerText(), "What the numbers mean");
+  assert.equal(await meaning.locator(`section${fragment} h2`).count(), 1, fragment);
+  await meaning.close();
 });
 
 test("excluding the first position and choosing the ids by hand give the CLI's numbers", async () => {
   const file = path.join(fixtures, "golden/d3_bins10_seed0.npz");
+  // exclude_first=1 is what the old checkbox wrote: N = 1.
   const page = await openPage("?orders=1&exclude_first=1");
-  assert.equal(await page.locator("input[name=exclude_first]").isChecked(), true);
+  assert.equal(await page.locator("input[name=exclude_first]").inputValue(), "1");
   await page.setInputFiles("#files", file);
   const section = page.locator("section.dataset");
   await section.waitFor({ timeout: 60000 });
@@ -299,6 +318,87 @@ test("excluding the first position and choosing the ids by hand give the CLI's n
   const rows = await exportJson(plain, plain.locator("section.dataset"));
   assert.equal(rows.input.sequences, 0);
   assertSameReport(rows, cliReport(file, ["--orders", "1", "--ids", "none"]), "ids overridden");
+});
+
+test("baselines, seeds, minimum count, back-off, centring and excluded positions from the URL give the CLI's numbers", async () => {
+  const file = path.join(fixtures, "formats/dump.npz");
+  const page = await openPage("?shuffles=3&seeds=2&min_count=2&backoff=2&centre=1&exclude_first=2");
+  const value = (name) => page.locator(`input[name=${name}]`).inputValue();
+  assert.deepEqual([await value("shuffles"), await value("seeds"), await value("min_count"), await value("backoff"), await value("exclude_first")], ["3", "2", "2", "2", "2"]);
+  assert.equal(await page.locator("input[name=centre]").isChecked(), true);
+  await page.setInputFiles("#files", file);
+  const section = page.locator("section.dataset");
+  await section.waitFor({ timeout: 60000 });
+  const fromPage = await exportJson(page, section);
+  assertSameReport(fromPage, cliReport(file, ["--shuffles", "3", "--seeds", "2", "--min-count", "2", "--backoff", "2", "--centre", "--exclude-first", "2"]), "numbers you can trust");
+  assert.equal(fromPage.schema, 2);
+  assert.ok(fromPage.layers[0].backoff, "no back-off in the report");
+  // The table: mean ± sd over the seeds, the corrected values with their baseline, the back-off.
+  const table = section.locator("table").first();
+  const text = await table.innerText();
+  const l = fromPage.layers[1], o = l.orders[0];
+  assert.ok(text.includes(`${o.complexity.toFixed(4)} ± ${o.complexity_sd.toFixed(4)}`), "no complexity ± sd in the table");
+  assert.ok(text.includes(`${l.ceiling.toFixed(4)} ± ${l.ceiling_sd.toFixed(4)}`), "no ceiling ± sd in the table");
+  assert.match(text, /I\(in\) − b/);
+  assert.match(text, /back-off/);
+  const baseline = `b = ${o.input.baseline.mean.toFixed(4)} ± ${o.input.baseline.sd.toFixed(4)}`;
+  const cell = table.locator("td.corrected", { hasText: o.complexity_corrected.toFixed(4) }).first();
+  assert.ok((await cell.getAttribute("title")).startsWith(baseline), `no baseline "${baseline}" on the corrected cell`);
+  const notes = await section.locator(".table-notes").innerText();
+  assert.match(notes, /± is the standard deviation over 2 sets of reference points/);
+  assert.match(notes, /Minimum count 2: .*input bigram \d+ of \d+/);
+  const bo = fromPage.input.backoff[0].positions, total = bo.reduce((a, n) => a + n, 0);
+  assert.ok(notes.includes(`Back-off input: ${Math.round((100 * bo[0]) / total)}% unigram, ${Math.round((100 * bo[1]) / total)}% bigram`), notes);
+  // "What the numbers mean", and every header's section of it, exist where the page is served.
+  const meaning = page.locator("#results").getByRole("link", { name: "What the numbers mean" });
+  const href = await meaning.getAttribute("href");
+  assert.equal(await meaning.getAttribute("target"), "_blank");
+  const r = await fetch(href.replace(/#.*$/, ""));
+  assert.ok(r.ok, `${href}: HTTP ${r.status}`);
+  const html = await r.text();
+  const links = await section.locator("th a, .table-notes a, .warning a").evaluateAll((as) => as.map((a) => a.href));
+  links.push(...await page.locator("a[data-meaning]").evaluateAll((as) => as.map((a) => a.href)));
+  for (const id of new Set(links.map((h) => new URL(h).hash.slice(1)).filter(Boolean))) {
+    assert.ok(html.includes(`id="${id}"`), `www/meaning.html has no section #${id}`);
+  }
+  assert.ok(links.every((h) => h.replace(/#.*$/, "") === href.replace(/#.*$/, "")), "a meaning link points elsewhere");
+  // The CSV carries the new numbers.
+  const [download] = await Promise.all([page.waitForEvent("download"), section.getByRole("button", { name: "Export CSV" }).click()]);
+  const [comment, header, ...rows] = readFileSync(await download.path(), "utf8").trim().split("\n");
+  assert.match(comment, /seeds 0–1 \(mean ± sd\).*baseline of 3 shuffled copies .*minimum count 2, back-off threshold 2, rows centred, first 2 positions excluded; files dump\.npz; back-off input: /);
+  const col = header.split(",");
+  const cells = Object.fromEntries(rows[1].split(",").map((v, k) => [col[k], v === "" ? null : Number(v)]));
+  assert.equal(cells.ceiling, l.ceiling);
+  assert.equal(cells.entropy_sd, l.entropy_sd);
+  assert.equal(cells.complexity_sd_unigram, o.complexity_sd);
+  assert.equal(cells.complexity_corrected_unigram, o.complexity_corrected);
+  assert.equal(cells.baseline_input_unigram, o.input.baseline.mean);
+  assert.equal(cells.baseline_output_sd_unigram, o.output.baseline.sd);
+  assert.equal(cells.complexity_backoff, l.backoff.complexity);
+  assert.equal(cells.dropped_rows_input_bigram, l.orders[1].input.dropped_rows);
+  assert.equal(cells[`corrected_${l.label_sets[0].name}`], l.label_sets[0].corrected);
+  await page.screenshot({ path: path.join(shots, "baselines.png"), fullPage: true });
+});
+
+test("excluded token ids: a bad list is refused by name, a good one gives the CLI's numbers", async () => {
+  const file = path.join(fixtures, "formats/dump.npz");
+  const page = await openPage("?orders=1,2&shuffles=0&exclude_tokens=3,x7");
+  assert.match(await page.locator("#errors").innerText(), /Exclude token ids: "x7" is not a token id/);
+  await page.setInputFiles("#files", file);
+  await page.locator("#status", { hasText: "Nothing was analysed" }).waitFor({ timeout: 5000 });
+  assert.equal(await page.locator("section.dataset").count(), 0);
+  await page.locator("#settings-box summary").click();
+  await page.locator("input[name=exclude_tokens]").fill("3, 7");
+  await page.locator("input[name=exclude_tokens]").dispatchEvent("change");
+  assert.equal(await page.locator("#errors").innerText(), "");
+  assert.match(page.url(), /exclude_tokens=3%2C7/);
+  await page.setInputFiles("#files", file);
+  const section = page.locator("section.dataset");
+  await section.waitFor({ timeout: 60000 });
+  const fromPage = await exportJson(page, section);
+  assert.deepEqual(fromPage.settings.exclude_tokens, [3, 7]);
+  assert.equal(fromPage.layers[0].orders[0].complexity_corrected, null);
+  assertSameReport(fromPage, cliReport(file, ["--orders", "1,2", "--shuffles", "0", "--exclude-tokens", "3,7"]), "excluded token ids");
 });
 
 test("a large analysis shows progress and can be cancelled, and clicks are handled within 100 ms", async () => {
@@ -405,6 +505,20 @@ test("a dropped model folder is run on the probe corpus in the page, with the CL
   const strip = (r) => ({ ...r, input: { ...r.input, files: [], layout: "" } });
   assert.deepEqual(strip(fromPage), strip(fromCli), "model run in the page");
   assert.match(await section.innerText(), /Model \(llama\) run on the probe corpus: 25 sequences/);
+});
+
+test("a model run without its special tokens gives the CLI's numbers", async () => {
+  const dir = path.join(fixtures, "models/llama");
+  const page = await openPage("?bins=20&orders=1,2&max_sequences=10&exclude_special=1");
+  assert.equal(await page.locator("input[name=exclude_special]").isChecked(), true);
+  await page.setInputFiles("#folder", dir);
+  const section = page.locator("section.dataset", { hasText: "llama/" });
+  await section.waitFor({ timeout: 120000 });
+  const fromPage = await exportJson(page, section);
+  const fromCli = cliModel([dir], ["--bins", "20", "--orders", "1,2", "--max-sequences", "10", "--exclude-special"]);
+  assert.ok(fromPage.settings.exclude_tokens.length > 0, "no special token excluded");
+  const strip = (r) => ({ ...r, input: { ...r.input, files: [], layout: "" } });
+  assert.deepEqual(strip(fromPage), strip(fromCli), "special tokens excluded");
 });
 
 test("two checkpoint folders of a model give their trajectory", async () => {
