@@ -211,6 +211,10 @@ pub fn analyze(
     };
     let reader = web_sys::FileReaderSync::new()?;
     let (files, progress) = files_with_progress(files, progress)?;
+    if settings.centre {
+        // Centring reads each layer twice (once for its mean), so the bytes to read double.
+        progress.borrow_mut().bytes_total *= 2;
+    }
     let mut opened: Vec<Box<dyn TensorFile>> = Vec::new();
     let mut labels_only = Vec::new();
     let mut described = Vec::new();

@@ -111,6 +111,7 @@ corpus_tests! {
     corpus_tsv_metadata => "tsv_metadata",
     corpus_raw_f32 => "raw_f32",
     corpus_open_detect => "open_detect",
+    corpus_state => "state",
 }
 
 /// One test per saved crash input, so an unfixed one can be ignored on its own.

@@ -367,6 +367,29 @@ pub fn open_detect(data: &[u8]) {
     }
 }
 
+/// `state`: the input is one saved analysis state (`infoplane merge` reads these from users).
+/// When it loads, its report is read and it is merged with itself, which must double its counts
+/// without changing any entropy.
+pub fn state(data: &[u8]) {
+    match infoplane::state::from_bytes("fuzz.state", data) {
+        Ok(a) => {
+            let report = infoplane::report::Report::from_analysis(&a);
+            let _ = serde_json::to_string(&report);
+            let mut twice = a.clone();
+            if twice.merge(&a).is_ok() {
+                let rows = |x: &infoplane::analysis::Analysis| {
+                    x.layers.iter().map(|l| l.summary.rows).collect::<Vec<_>>()
+                };
+                let doubled: Vec<u64> = rows(&a).iter().map(|r| r.saturating_mul(2)).collect();
+                assert_eq!(rows(&twice), doubled, "merging a state with itself");
+            }
+        }
+        Err(e) => {
+            assert!(!e.contains('\n'), "multi-line message: {e}");
+        }
+    }
+}
+
 /// Every target by name, for the regression test.
 /// A fuzz target: its name and the function run on each input.
 pub type Target = (&'static str, fn(&[u8]));
@@ -383,4 +406,5 @@ pub const TARGETS: &[Target] = &[
     ("tsv_metadata", tsv_metadata),
     ("raw_f32", raw_f32),
     ("open_detect", open_detect),
+    ("state", state),
 ];
