@@ -769,6 +769,22 @@ impl Analysis {
         if self.input.d != other.input.d {
             return refuse("widths d");
         }
+        let sum = |a: usize, b: usize| a.checked_add(b);
+        let (Some(sequences), Some(tokens), Some(positions), Some(short)) = (
+            sum(self.input.sequences, other.input.sequences),
+            sum(self.input.tokens, other.input.tokens),
+            sum(self.input.positions, other.input.positions),
+            sum(
+                self.input.sequences_without_positions,
+                other.input.sequences_without_positions,
+            ),
+        ) else {
+            return Err(AnalysisError::Settings(format!(
+                "cannot merge {} into {}: their counts are too large to add",
+                other.input.files.join("+"),
+                self.input.files.join("+")
+            )));
+        };
         let (n_sets, shuffles) = (self.specs.len(), self.settings.labels.shuffles);
         for (a, b) in self.layers.iter_mut().zip(&other.layers) {
             let (Some(mine), Some(theirs)) = (a.accumulators.as_mut(), b.accumulators.as_ref())
@@ -787,14 +803,14 @@ impl Analysis {
         }
         let i = &mut self.input;
         i.files.extend(other.input.files.iter().cloned());
-        i.sequences += other.input.sequences;
-        i.tokens += other.input.tokens;
-        i.positions += other.input.positions;
-        i.sequences_without_positions += other.input.sequences_without_positions;
+        i.sequences = sequences;
+        i.tokens = tokens;
+        i.positions = positions;
+        i.sequences_without_positions = short;
         for theirs in &other.input.backoff {
             if let Some(mine) = i.backoff.iter_mut().find(|b| b.name == theirs.name) {
                 for (m, t) in mine.positions.iter_mut().zip(theirs.positions) {
-                    *m += t;
+                    *m = m.saturating_add(t);
                 }
             }
         }

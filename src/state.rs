@@ -242,6 +242,24 @@ pub fn from_bytes(file: &str, bytes: &[u8]) -> Result<Analysis, String> {
                     .map_err(|e| format!("{file}: {e}"))?,
                 );
             }
+            // Every row of the layer is in each label set once: as a stored value, a unique one
+            // or a dropped one. A state that says otherwise is damaged (or lying).
+            for set in &sets {
+                let total = set
+                    .rows()
+                    .iter()
+                    .try_fold(0u64, |a, &r| a.checked_add(r))
+                    .and_then(|a| a.checked_add(set.unique().rows))
+                    .and_then(|a| a.checked_add(set.dropped().rows));
+                if total != Some(lh.rows) {
+                    return Err(format!(
+                        "{file}: state of layer {} is damaged (label set '{}' does not count \
+                         every row once)",
+                        lh.layer,
+                        set.name()
+                    ));
+                }
+            }
             let mut acc = SoftEntropyAccumulator::from_parts(
                 empty.clone(),
                 lh.temperature,

@@ -129,6 +129,11 @@ macro_rules! crash_tests {
 }
 
 crash_tests! {
+    // States whose header claims row counts near u64::MAX: merging one with itself overflowed
+    // (a panic in debug builds, wrapped counts in release). Fixed by checking on load that every
+    // label set counts each row once, and by refusing merges whose row counts cannot be added.
+    state_merge_overflow_1 => "state" / "crash-merge-overflow-1.state",
+    state_merge_overflow_2 => "state" / "crash-merge-overflow-2.state",
     // npyz's header parser (py_literal, a backtracking pest grammar) takes time exponential in
     // the nesting of brackets in the header dict: 14 `[` took seconds, 20 hours. Fixed by
     // refusing headers nested deeper than MAX_HEADER_NESTING before npyz parses them.

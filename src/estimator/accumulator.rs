@@ -521,6 +521,12 @@ impl SoftEntropyAccumulator {
                 "the rows were centred on different means".into(),
             ));
         }
+        // Every label set counts each row once, so no count can overflow if these do not.
+        if self.rows.checked_add(other.rows).is_none()
+            || self.rows_skipped.checked_add(other.rows_skipped).is_none()
+        {
+            return Err(EstimatorError::Merge("row counts too large to add".into()));
+        }
         let m = self.config.n_bins;
         for (c, o) in self.counts.iter_mut().zip(&other.counts) {
             *c += o;
