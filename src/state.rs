@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::analysis::{Analysis, AnalysisSettings, InputSummary, LayerState};
 use crate::estimator::accumulator::{LabelSetCounts, Tally};
 use crate::estimator::SoftEntropyAccumulator;
-use crate::labels::LabelSetSpec;
+use crate::labels::{self, Direction, LabelSetSpec};
 
 const MAGIC: &[u8; 16] = b"INFOPLANE-STATE\n";
 const VERSION: u32 = 3;
@@ -153,6 +153,26 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// The label sets an analysis with `settings` has, in order: input and output per n-gram order
+/// (orders ascending, distinct, 1 to 4), the back-off pair when asked for, then named sets.
+fn check_specs(settings: &AnalysisSettings, specs: &[LabelSetSpec]) -> Result<(), String> {
+    let orders = &settings.orders;
+    if !orders.is_empty() && labels::normalise_orders(orders).as_ref() != Ok(orders) {
+        return Err(format!("orders {orders:?}"));
+    }
+    let mut expected = labels::label_set_specs(orders);
+    if settings.labels.backoff.is_some() {
+        expected.extend([Direction::Input, Direction::Output].map(labels::backoff_spec));
+    }
+    let named = specs.get(expected.len()..).unwrap_or(&[]);
+    if specs.get(..expected.len()) != Some(&expected[..])
+        || named.iter().any(|s| s.order != 0 || s.direction.is_some())
+    {
+        return Err("label sets do not match the orders".into());
+    }
+    Ok(())
+}
+
 /// Reads a state written by [`to_bytes`]; `file` names it in errors.
 pub fn from_bytes(file: &str, bytes: &[u8]) -> Result<Analysis, String> {
     let mut cur = Cursor { bytes, file };
@@ -182,6 +202,8 @@ pub fn from_bytes(file: &str, bytes: &[u8]) -> Result<Analysis, String> {
     settings
         .check(file)
         .map_err(|e| format!("{e} (in the state header)"))?;
+    check_specs(&settings, &specs)
+        .map_err(|what| format!("{file}: state header is damaged ({what})"))?;
     // Building the accumulators validates the settings and draws the reference points once.
     let prototype = settings
         .accumulators(d, &specs)

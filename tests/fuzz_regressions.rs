@@ -134,6 +134,9 @@ crash_tests! {
     // label set counts each row once, and by refusing merges whose row counts cannot be added.
     state_merge_overflow_1 => "state" / "crash-merge-overflow-1.state",
     state_merge_overflow_2 => "state" / "crash-merge-overflow-2.state",
+    // A state whose label sets lack an order's output set: the report assumed both. Fixed by
+    // checking on load that the label sets are those the orders and back-off setting imply.
+    state_specs_without_output => "state" / "crash-specs-without-output.state",
     // npyz's header parser (py_literal, a backtracking pest grammar) takes time exponential in
     // the nesting of brackets in the header dict: 14 `[` took seconds, 20 hours. Fixed by
     // refusing headers nested deeper than MAX_HEADER_NESTING before npyz parses them.

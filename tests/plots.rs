@@ -808,6 +808,8 @@ fn baselines_ceiling_and_seed_spread_are_drawn_where_their_values_are() {
     };
     settings.estimator.seed = 42;
     settings.labels.backoff = Some(2);
+    settings.labels.exclude_first = 2;
+    settings.centre = true;
     let mut files = vec![opened.file];
     let a = analysis::analyze(
         &mut files,
@@ -833,6 +835,11 @@ fn baselines_ceiling_and_seed_spread_are_drawn_where_their_values_are() {
 
     let svg = &charts[0].1;
     save("spread_profile.svg", svg);
+    // The subtitle names the options that move the numbers away from the reference's.
+    assert!(
+        svg.contains("first 2 excluded, centred"),
+        "options missing from the subtitle"
+    );
     let doc = check_root(svg);
     let p = panel(&doc, "complexity");
     let (ym, _) = axis_map(p, "y");

@@ -176,6 +176,19 @@ fn source_line(report: &Report) -> String {
         "m = {}, {seeds}, {} positions",
         st.n_bins, report.input.positions
     ));
+    // Options that change the numbers away from the reference's, so a chart says it.
+    if st.exclude_first_positions > 0 {
+        s.push_str(&format!(", first {} excluded", st.exclude_first_positions));
+    }
+    if !st.exclude_tokens.is_empty() {
+        s.push_str(&format!(", {} token ids excluded", st.exclude_tokens.len()));
+    }
+    if st.min_count > 1 {
+        s.push_str(&format!(", min count {}", st.min_count));
+    }
+    if st.centre {
+        s.push_str(", centred");
+    }
     s
 }
 
