@@ -13,6 +13,7 @@ use infoplane::analysis::{self, Analysis, AnalysisSettings};
 use infoplane::estimator::{calibration, Calibration, EstimatorConfig};
 use infoplane::formats::layout::{self, LayoutOverrides};
 use infoplane::formats::npz_write::NpzWriter;
+use infoplane::formats::one_line;
 use infoplane::formats::open::{self, Opened};
 use infoplane::formats::tensor::TensorFile;
 use infoplane::labels::{self, LabelOptions};
@@ -314,7 +315,7 @@ fn print(analysis: &Analysis, format: Format) -> Result<(), String> {
 fn warn(report: &Report) {
     let source = report.input.files.join(" + ");
     for note in &report.notes {
-        eprintln!("note: {source}: {note}");
+        eprintln!("note: {}", one_line(&format!("{source}: {note}")));
     }
 }
 
@@ -354,8 +355,9 @@ fn inspect(args: &InspectArgs) -> Result<(), String> {
     let mut files = Vec::new();
     let mut labels_only = Vec::new();
     let mut out = std::io::stdout().lock();
-    let w =
-        |out: &mut std::io::StdoutLock, s: String| writeln!(out, "{s}").map_err(|e| e.to_string());
+    let w = |out: &mut std::io::StdoutLock, s: String| {
+        writeln!(out, "{}", one_line(&s)).map_err(|e| e.to_string())
+    };
     for path in &args.files {
         let opened = open_path(path, args.layout.raw_shape.as_deref())?;
         w(
@@ -603,7 +605,7 @@ fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("infoplane: {message}");
+            eprintln!("infoplane: {}", one_line(&message));
             ExitCode::FAILURE
         }
     }

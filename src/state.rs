@@ -182,7 +182,11 @@ pub fn from_bytes(file: &str, bytes: &[u8]) -> Result<Analysis, String> {
     let len = u64::from_le_bytes(cur.take(8, "header length")?.try_into().expect("8 bytes"));
     let len = usize::try_from(len).map_err(|_| format!("{file}: state header is damaged"))?;
     let header: Header = serde_json::from_slice(cur.take(len, "header")?)
-        .map_err(|e| format!("{file}: state header is damaged ({e})"))?;
+        // serde's message may quote the file's own text (a field name): keep it on one line.
+        .map_err(|e| {
+            let e = e.to_string();
+            format!("{file}: state header is damaged ({})", e.escape_debug())
+        })?;
     if header.version != VERSION {
         return Err(format!(
             "{file}: state format version {} is not supported (this build reads {VERSION})",

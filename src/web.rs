@@ -203,6 +203,22 @@ pub fn analyze(
     settings: JsValue,
     progress: &js_sys::Function,
 ) -> Result<String, JsValue> {
+    analyze_files(files, settings, progress).map_err(one_line_error)
+}
+
+/// The message of a thrown error on one line (see [`crate::formats::one_line`]).
+fn one_line_error(e: JsValue) -> JsValue {
+    match e.as_string() {
+        Some(text) => JsValue::from_str(&crate::formats::one_line(&text)),
+        None => e,
+    }
+}
+
+fn analyze_files(
+    files: js_sys::Array,
+    settings: JsValue,
+    progress: &js_sys::Function,
+) -> Result<String, JsValue> {
     let (s, settings) = parse_settings(settings)?;
     let overrides = LayoutOverrides {
         hidden: s.hidden.filter(|h| !h.is_empty()),
@@ -299,6 +315,15 @@ fn read_whole(reader: &web_sys::FileReaderSync, file: &web_sys::File) -> Result<
 /// Returns the same JSON as [`analyze`], plus `"probe": {"texts", "input_ids"}`.
 #[wasm_bindgen]
 pub fn analyze_model(
+    files: js_sys::Array,
+    name: &str,
+    settings: JsValue,
+    progress: &js_sys::Function,
+) -> Result<String, JsValue> {
+    analyze_model_files(files, name, settings, progress).map_err(one_line_error)
+}
+
+fn analyze_model_files(
     files: js_sys::Array,
     name: &str,
     settings: JsValue,

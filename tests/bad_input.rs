@@ -177,3 +177,21 @@ fn bad_settings_are_refused_in_one_line() {
         assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     }
 }
+
+/// A file's own text quoted in a message (a dtype, a tensor name) cannot break it over lines or
+/// send escape sequences to the terminal: control characters are written as escapes.
+#[test]
+fn quoted_control_characters_stay_escaped_on_one_line() {
+    let header = br#"{"x":{"dtype":"F\n32\u001b[2J","shape":[1],"data_offsets":[0,4]}}"#;
+    let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+    bytes.extend_from_slice(header);
+    bytes.extend_from_slice(&[0; 4]);
+    let path = temp("control.safetensors");
+    std::fs::write(&path, bytes).unwrap();
+    let out = infoplane(&["analyze", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains(r"dtype 'F\n32\u{1b}[2J'"), "{err}");
+    assert!(!err.contains('\u{1b}'));
+}

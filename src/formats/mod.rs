@@ -15,6 +15,25 @@ pub mod tensor;
 pub mod torch;
 pub mod tsv;
 
+/// `text` with control characters (newlines, tabs, escapes) written as escapes, so a message that
+/// quotes a file's own text (a tensor name, a dtype, a field) stays on one line and cannot move
+/// the terminal's cursor. Every message the shells show goes through this.
+pub fn one_line(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
+}
+
 /// A problem with an input file: `file: tensor 'name': what`.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{file}: {}{message}", tensor.as_ref().map(|t| format!("tensor '{t}': ")).unwrap_or_default())]
@@ -31,5 +50,17 @@ impl FormatError {
             tensor: tensor.map(str::to_owned),
             message: message.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn messages_stay_on_one_line() {
+        assert_eq!(super::one_line("tensor 'a': fine"), "tensor 'a': fine");
+        assert_eq!(
+            super::one_line("tensor 'x\ny': dtype 'F\t32\u{1b}[2J'"),
+            "tensor 'x\\ny': dtype 'F\\t32\\u{1b}[2J'"
+        );
     }
 }
