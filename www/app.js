@@ -593,7 +593,14 @@ function numberCell(row, v, sd, title) {
     s.textContent = ` ± ${fmt(sd)}`;
     td.append(s);
   }
-  if (title) td.title = title;
+  if (title) {
+    td.title = title;
+    // The same text for screen readers and touch screens, which do not show titles.
+    const hidden = document.createElement("span");
+    hidden.className = "visually-hidden";
+    hidden.textContent = ` (${title})`;
+    td.append(hidden);
+  }
   return td;
 }
 

@@ -344,6 +344,9 @@ test("baselines, seeds, minimum count, back-off, centring and excluded positions
   const baseline = `b = ${o.input.baseline.mean.toFixed(4)} ± ${o.input.baseline.sd.toFixed(4)}`;
   const cell = table.locator("td.corrected", { hasText: o.complexity_corrected.toFixed(4) }).first();
   assert.ok((await cell.getAttribute("title")).startsWith(baseline), `no baseline "${baseline}" on the corrected cell`);
+  // The baseline is also in the cell's text for screen readers (visually hidden, not a title).
+  assert.ok((await cell.locator(".visually-hidden").textContent()).includes(baseline), "no hidden baseline text");
+  assert.equal(await cell.locator(".visually-hidden").evaluate((e) => e.getBoundingClientRect().width <= 1), true);
   const notes = await section.locator(".table-notes").innerText();
   assert.match(notes, /± is the standard deviation over 2 sets of reference points/);
   assert.match(notes, /Minimum count 2: .*input bigram \d+ of \d+/);
