@@ -4,6 +4,7 @@
 
 pub mod analysis;
 pub mod estimator;
+pub mod explainer;
 pub mod formats;
 pub mod labels;
 pub mod model;

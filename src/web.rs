@@ -493,3 +493,28 @@ pub fn trajectory_chart(points: JsValue, order_name: &str) -> Result<String, JsV
         .collect();
     Ok(crate::plot::trajectory(&points, order_name))
 }
+
+/// The explainer's numbers for a cloud of points (see [`crate::explainer`]): `points` holds
+/// `labels.length × d` values; `temperature` undefined uses the exact calibration. Returns the
+/// [`crate::explainer::Explanation`] as a plain object; throws the estimator's one-line message.
+#[wasm_bindgen]
+pub fn explain(
+    points: &[f64],
+    d: usize,
+    labels: &[u32],
+    n_bins: usize,
+    seed: u64,
+    temperature: Option<f64>,
+) -> Result<JsValue, JsValue> {
+    let cloud = crate::explainer::Cloud {
+        points,
+        d,
+        labels,
+        n_bins,
+        seed,
+        temperature,
+    };
+    let e = crate::explainer::explain(&cloud)
+        .map_err(|e| JsValue::from_str(&crate::formats::one_line(&e.to_string())))?;
+    serde_wasm_bindgen::to_value(&e).map_err(|e| JsValue::from_str(&e.to_string()))
+}

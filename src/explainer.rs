@@ -1,0 +1,241 @@
+//! The explainer's estimator: a small cloud of labelled points (2-D or 3-D in the teaching page,
+//! any d here) and everything the page draws about it: the reference points, each point's soft
+//! assignment, the aggregate P(Z), H(Z), each point's own entropy, H(Z|X) per class and I(X;Z).
+//! The entropies and the mutual information come from the analyser's own
+//! [`SoftEntropyAccumulator`], so the explainer shows exactly the numbers `infoplane analyze` gives
+//! for the same points; the per-point assignments use the same score kernel and softmax.
+
+use serde::Serialize;
+
+use crate::estimator::metrics::{self, regularity};
+use crate::estimator::scores;
+use crate::estimator::{
+    calibration, Calibration, EstimatorConfig, EstimatorError, SoftEntropyAccumulator,
+};
+
+/// A cloud of points to explain.
+#[derive(Clone, Debug)]
+pub struct Cloud<'a> {
+    /// `n × d` values, row-major.
+    pub points: &'a [f64],
+    pub d: usize,
+    /// One class per point.
+    pub labels: &'a [u32],
+    pub n_bins: usize,
+    pub seed: u64,
+    /// The temperature ε; `None` uses the exact calibration for this d and m (the one that works
+    /// at d = 2 and 3, where the reference's default `find-eps` does not).
+    pub temperature: Option<f64>,
+}
+
+/// One class of the cloud.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Class {
+    pub label: u32,
+    pub points: usize,
+    /// H(Z | X = this class), efficiency.
+    pub entropy: f64,
+    /// The class's P(Z | X), `n_bins` values.
+    pub distribution: Vec<f64>,
+}
+
+/// What the explainer shows. Entropies are efficiency (nats / ln m); `bits_per_unit` (log₂ m)
+/// turns them into bits.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Explanation {
+    pub temperature: f64,
+    pub n_bins: usize,
+    pub d: usize,
+    pub bits_per_unit: f64,
+    /// `n_bins × d`, unit rows: numpy's `default_rng(seed).standard_normal`, normalised.
+    pub reference_points: Vec<f64>,
+    /// `n × n_bins`: each point's soft assignment (empty rows of zeros for skipped points).
+    pub assignments: Vec<f64>,
+    /// Each point's own entropy H(Z | that point); NaN for skipped points.
+    pub point_entropies: Vec<f64>,
+    /// The aggregate P(Z), `n_bins` values.
+    pub distribution: Vec<f64>,
+    pub entropy: f64,
+    pub conditional_entropy: f64,
+    pub mutual_information: f64,
+    pub regularity: f64,
+    /// H(Z) − mean point entropy: the I(X;Z) a label of its own per point would give.
+    pub ceiling: f64,
+    pub classes: Vec<Class>,
+    /// Points skipped because they were all zero or not finite.
+    pub skipped: u64,
+}
+
+/// Explains `cloud`. Errors are the estimator's (bad d, too few bins, calibration failure).
+pub fn explain(cloud: &Cloud) -> Result<Explanation, EstimatorError> {
+    let d = cloud.d;
+    let n = cloud.labels.len();
+    if d == 0 || cloud.points.len() != n * d {
+        return Err(EstimatorError::Dimension {
+            expected: d,
+            got: if n == 0 {
+                0
+            } else {
+                cloud.points.len() / n.max(1)
+            },
+        });
+    }
+    let config = EstimatorConfig {
+        n_bins: cloud.n_bins,
+        seed: cloud.seed,
+        calibration: match cloud.temperature {
+            Some(t) => Calibration::Fixed(t),
+            None => Calibration::Exact,
+        },
+    };
+    let mut acc = SoftEntropyAccumulator::new(config, d, &["class"])?;
+    let keys: Vec<u128> = cloud.labels.iter().map(|&l| u128::from(l)).collect();
+    let rows =
+        ndarray::ArrayView2::from_shape((n, d), cloud.points).expect("points hold n × d values");
+    acc.update(rows, &[&keys])?;
+
+    let m = cloud.n_bins;
+    let w = acc.reference_points();
+    let w = w.as_slice().expect("reference points are contiguous");
+    let temperature = acc.temperature();
+    let mut assignments = vec![0.0; n * m];
+    let mut point_entropies = vec![f64::NAN; n];
+    let mut unit = vec![0.0; d];
+    for (i, row) in cloud.points.chunks_exact(d).enumerate() {
+        let norm = row.iter().map(|v| v * v).sum::<f64>().sqrt();
+        if !(norm > 0.0 && norm.is_finite()) {
+            continue;
+        }
+        for (u, &v) in unit.iter_mut().zip(row) {
+            *u = v / norm;
+        }
+        let p = &mut assignments[i * m..(i + 1) * m];
+        scores::cosine_scores(&unit, w, d, p);
+        metrics::softmax_in_place(p, temperature);
+        point_entropies[i] = metrics::soft_entropy(p);
+    }
+
+    let total: f64 = acc.counts().iter().sum();
+    let distribution = acc.counts().iter().map(|c| c / total).collect();
+    let set = &acc.label_sets()[0];
+    let classes = set
+        .keys()
+        .iter()
+        .enumerate()
+        .map(|(i, &k)| {
+            let counts = set.counts_of(i, m);
+            let sum: f64 = counts.iter().sum();
+            Class {
+                label: k as u32,
+                points: set.rows()[i] as usize,
+                entropy: metrics::soft_entropy(counts),
+                distribution: counts.iter().map(|c| c / sum).collect(),
+            }
+        })
+        .collect();
+    let summary = acc.set_summary(0);
+    let entropy = acc.entropy();
+    let mutual_information = summary.mutual_information();
+    Ok(Explanation {
+        temperature,
+        n_bins: m,
+        d,
+        bits_per_unit: (m as f64).log2(),
+        reference_points: w.to_vec(),
+        assignments,
+        point_entropies,
+        distribution,
+        entropy,
+        conditional_entropy: summary.conditional_entropy,
+        mutual_information,
+        regularity: regularity(mutual_information, entropy),
+        ceiling: summary.ceiling(),
+        classes,
+        skipped: acc.rows_skipped(),
+    })
+}
+
+/// The exact-calibration temperature for `d` and `m` (the explainer's "calibrated" button).
+pub fn calibrated_temperature(d: usize, n_bins: usize) -> Result<f64, EstimatorError> {
+    Ok(calibration::temperature(Calibration::Exact, n_bins, d)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn circle(n: usize, classes: u32) -> (Vec<f64>, Vec<u32>) {
+        let mut points = Vec::new();
+        let mut labels = Vec::new();
+        for i in 0..n {
+            let a = i as f64 / n as f64 * std::f64::consts::TAU;
+            points.extend([a.cos(), a.sin()]);
+            labels.push(i as u32 * classes / n as u32);
+        }
+        (points, labels)
+    }
+
+    #[test]
+    fn assignments_are_distributions_and_average_to_p_z() {
+        let (points, labels) = circle(60, 3);
+        let cloud = Cloud {
+            points: &points,
+            d: 2,
+            labels: &labels,
+            n_bins: 8,
+            seed: 0,
+            temperature: Some(0.2),
+        };
+        let e = explain(&cloud).unwrap();
+        for row in e.assignments.chunks_exact(8) {
+            assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        }
+        for j in 0..8 {
+            let mean: f64 = e.assignments.chunks_exact(8).map(|r| r[j]).sum::<f64>() / 60.0;
+            assert!((mean - e.distribution[j]).abs() < 1e-12);
+        }
+        assert_eq!(e.classes.len(), 3);
+        assert_eq!(e.classes.iter().map(|c| c.points).sum::<usize>(), 60);
+        // I = H − Σ (n_x/N) H(Z|x), and the ceiling is H − mean point entropy.
+        let hzx: f64 = e
+            .classes
+            .iter()
+            .map(|c| c.points as f64 / 60.0 * c.entropy)
+            .sum();
+        assert!((e.mutual_information - (e.entropy - hzx)).abs() < 1e-12);
+        let mean_point = e.point_entropies.iter().sum::<f64>() / 60.0;
+        assert!((e.ceiling - (e.entropy - mean_point)).abs() < 1e-12);
+        assert!(e.mutual_information > 0.0 && e.mutual_information < e.ceiling);
+    }
+
+    #[test]
+    fn one_class_carries_no_information_and_the_calibration_works_in_2_and_3_d() {
+        let (points, _) = circle(40, 1);
+        let labels = vec![7; 40];
+        let cloud = Cloud {
+            points: &points,
+            d: 2,
+            labels: &labels,
+            n_bins: 16,
+            seed: 0,
+            temperature: None,
+        };
+        let e = explain(&cloud).unwrap();
+        assert_eq!(e.mutual_information, 0.0);
+        assert_eq!(e.temperature, calibrated_temperature(2, 16).unwrap());
+        assert!(calibrated_temperature(3, 100).unwrap() > 0.0);
+    }
+
+    #[test]
+    fn wrong_shapes_are_refused() {
+        let cloud = Cloud {
+            points: &[1.0, 2.0, 3.0],
+            d: 2,
+            labels: &[0, 1],
+            n_bins: 8,
+            seed: 0,
+            temperature: Some(0.1),
+        };
+        assert!(explain(&cloud).is_err());
+    }
+}
