@@ -66,6 +66,10 @@ def main():
     app = read("www/app.js")
     if "</script" in app.lower():
         sys.exit("build_single: www/app.js contains </script")
+    # The explainer is a page of its own (explainer.html), not part of the single file: no link to it.
+    html, links = re.subn(r'\s*<p class="explainer-link">.*?</p>', "", html, count=1, flags=re.S)
+    if links != 1:
+        sys.exit("build_single: index.html has no explainer link to take out")
     html = replace_once(html, '<link rel="stylesheet" href="www/style.css">',
                         "<style>\n" + read("www/style.css") + "</style>", "stylesheet link")
     html = replace_once(

@@ -457,7 +457,10 @@ test("the page fits a phone's width and follows the dark colour scheme", async (
   const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
   const [r, g, b] = bg.match(/\d+/g).map(Number);
   assert.ok(r + g + b < 150, `dark mode background is ${bg}`);
-  // Keyboard: Tab reaches the file picker and the sample button, with a visible focus outline.
+  // Keyboard: Tab reaches the header's link to the explainer, then the file picker and the sample
+  // button, with a visible focus outline.
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement.getAttribute("href")), "explainer.html");
   await page.keyboard.press("Tab");
   const focused = await page.evaluate(() => [document.activeElement.id, getComputedStyle(document.activeElement.nextElementSibling || document.activeElement).outlineStyle]);
   assert.equal(focused[0], "files");
