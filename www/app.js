@@ -944,4 +944,36 @@ for (const a of document.querySelectorAll("a[data-meaning]")) {
   a.target = "_blank";
   a.rel = "noopener";
 }
-if (new URLSearchParams(location.search).has("sample")) loadSample();
+// ---- embedding in another page's <iframe> ----
+// ?embed hides the page's own chrome (header, file picking, settings, footer) so only the results
+// show; ?view=profile|plane|table picks what of them; ?src=URL (repeatable) analyses files fetched
+// from the embedding site (relative to this page; another origin must allow it with CORS). Nothing
+// else is ever fetched.
+const embedQuery = new URLSearchParams(location.search);
+if (embedQuery.has("embed")) {
+  document.body.classList.add("embed");
+  const view = embedQuery.get("view");
+  if (view && ["profile", "plane", "table"].includes(view)) document.body.dataset.view = view;
+}
+
+async function loadSources(urls) {
+  status.textContent = `Loading ${urls.length === 1 ? urls[0] : `${urls.length} files`}…`;
+  const files = [];
+  for (const u of urls) {
+    let url;
+    try {
+      url = new URL(u, location.href);
+      const r = await fetch(url);
+      if (!r.ok) throw new Error(`HTTP ${r.status}`);
+      const name = decodeURIComponent(url.pathname.split("/").pop() || "data");
+      files.push(new File([await r.arrayBuffer()], name));
+    } catch (e) {
+      status.textContent = `${u}: could not be loaded (${e.message}).`;
+      return;
+    }
+  }
+  await analyzeFiles(files);
+}
+
+if (embedQuery.has("src")) loadSources(embedQuery.getAll("src"));
+else if (embedQuery.has("sample")) loadSample();

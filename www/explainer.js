@@ -19,6 +19,10 @@
 
 import init, { explain } from "./pkg/infoplane.js";
 
+// ?embed (inside another page's <iframe>): the header, intro and footer hide, the controls and
+// the pictures stay; the view still comes from the URL's other parameters.
+if (new URLSearchParams(location.search).has("embed")) document.body.classList.add("embed");
+
 const $ = (sel) => document.querySelector(sel);
 const SVG_NS = "http://www.w3.org/2000/svg";
 

@@ -359,6 +359,16 @@ test("the explainer fits a phone's width, and index.html links to it", async () 
   await index.context().close();
 });
 
+test("?embed shows the explainer without the page's header and footer, with the URL's view", async () => {
+  const page = await openPage("?embed&d=2&m=12&n=80&classes=2&eps=0.2");
+  assert.equal(await page.locator("body > header").isVisible(), false);
+  assert.equal(await page.locator("body > footer").isVisible(), false);
+  const state = await page.evaluate(() => ({ d: window.explainerState.d, m: window.explainerState.n_bins, n: window.explainerState.labels.length }));
+  assert.deepEqual(state, { d: 2, m: 12, n: 80 });
+  assert.ok(await page.locator("canvas").first().isVisible());
+  await page.context().close();
+});
+
 test("frame cost at 600 points, m = 100, d = 3 (printed, not asserted)", async () => {
   const page = await openPage("?d=3&m=100&n=600&classes=5&kappa=4");
   await page.locator("#eps-range").focus();

@@ -7,7 +7,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, existsSync, readdirSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, existsSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import net from "node:net";
 import path from "node:path";
@@ -559,4 +559,29 @@ test("a model run on windows of the text gives the CLI's numbers", async () => {
   assert.equal(fromPage.input.sequences, 12);
   assert.equal(fromPage.input.tokens, 12 * 16);
   assert.deepEqual(fromPage.layers, fromCli.layers, "windows");
+});
+
+test("embedded in an iframe (?embed&src=...&view=plane): results alone, from a URL, with the CLI's numbers", async () => {
+  // A host page beside index.html, as a teacher's course page would be, with one <iframe> line.
+  const host = path.join(root, "embed-host.test.html");
+  writeFileSync(host, `<!doctype html><title>host</title><link rel="icon" href="data:,">
+<iframe id="view" title="infoplane" width="900" height="700"
+  src="index.html?embed&src=tests/fixtures/formats/dump.npz&view=plane&orders=1,2&bins=20"></iframe>`);
+  try {
+    const page = await openPage("", url.replace(/index\.html$/, "embed-host.test.html"));
+    const frame = page.frameLocator("#view");
+    const section = frame.locator("section.dataset", { hasText: "dump.npz" });
+    await section.waitFor({ timeout: 60000 });
+    // The chrome is hidden, the planes show, the profile and the table do not.
+    assert.equal(await frame.locator("body > header").isVisible(), false);
+    assert.equal(await frame.locator("#input").isVisible(), false);
+    assert.ok(await frame.locator('figure.chart[data-chart^="information_plane"]').first().isVisible());
+    assert.equal(await frame.locator('figure.chart[data-chart="layer_profile.svg"]').isVisible(), false);
+    assert.equal(await frame.locator(".table-wrap").first().isVisible(), false);
+    // The numbers are the CLI's for the file the URL named, with the URL's settings.
+    const report = await exportJson(page, section);
+    assertSameReport(report, cliReport(path.join(fixtures, "formats/dump.npz"), ["--orders", "1,2", "--bins", "20"]), "embedded");
+  } finally {
+    rmSync(host, { force: true });
+  }
 });
