@@ -227,6 +227,7 @@ function showProgress() {
   const elapsed = (performance.now() - started) / 1000;
   const left = fraction > 0.02 && elapsed > 1 ? elapsed * (1 - fraction) / fraction : null;
   progressBar.value = fraction;
+  tellHost({ type: "infoplane-progress", fraction, left });
   progressText.textContent = lines.join("; ") + (left === null ? "" : `; about ${duration(left)} left`);
   progressBox.hidden = false;
 }
@@ -452,6 +453,17 @@ async function analyzeFiles(fileList) {
   const secs = ((performance.now() - started) / 1000).toFixed(1);
   status.textContent = `${shown.length} dataset${shown.length === 1 ? "" : "s"} analysed in ${secs} s` +
     (outcomes.length > shown.length ? `, ${outcomes.length - shown.length} refused (see above)` : "");
+  tellHost({
+    type: "infoplane-result",
+    reports: shown.map((o) => o.result.report),
+    errors: outcomes.filter((o) => o.error).map((o) => o.error),
+  });
+}
+
+// Inside an <infoplane-view> (www/infoplane-elements.js), the page tells the element about its
+// results and progress; nothing is sent when the page is not embedded.
+function tellHost(message) {
+  if (window.parent !== window && document.body.classList.contains("embed")) window.parent.postMessage(message, "*");
 }
 
 // Re-runs one shown dataset with the tensors chosen in its "Detected" box.
@@ -974,6 +986,13 @@ async function loadSources(urls) {
   }
   await analyzeFiles(files);
 }
+
+// An <infoplane-view>'s analyze(files) arrives as a message from the page that holds the frame.
+window.addEventListener("message", (e) => {
+  if (e.source !== window.parent || !document.body.classList.contains("embed")) return;
+  if (e.data && e.data.type === "infoplane-analyze" && Array.isArray(e.data.files)) analyzeFiles(e.data.files);
+});
+if (embedQuery.has("embed")) tellHost({ type: "infoplane-ready" });
 
 if (embedQuery.has("src")) loadSources(embedQuery.getAll("src"));
 else if (embedQuery.has("sample")) loadSample();

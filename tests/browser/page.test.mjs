@@ -585,3 +585,37 @@ test("embedded in an iframe (?embed&src=...&view=plane): results alone, from a U
     rmSync(host, { force: true });
   }
 });
+
+test("www/embed-example.html: the custom elements and the iframe render in a host page with one script tag", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.on("console", (m) => { if (m.type() === "error") consoleErrors.push(m.text()); });
+  page.on("pageerror", (e) => consoleErrors.push(String(e)));
+  const origin = url.replace(/index\.html$/, "");
+  page.on("request", (r) => assert.ok(r.url().startsWith(origin) || r.url().startsWith("blob:") || r.url().startsWith("data:"), `request outside the site: ${r.url()}`));
+  await page.goto(origin + "www/embed-example.html");
+  // <infoplane-view src=...>: its result event carries the report the page shows a line of.
+  await page.locator("#view-result", { hasText: "Mean over layers" }).waitFor({ timeout: 90000 });
+  const cli = cliReport(path.join(root, "www/sample/minilm_sample.npz"), ["--orders", "1,2"]);
+  assert.ok((await page.locator("#view-result").textContent()).includes(cli.mean.entropy.toFixed(4)));
+  // element.analyze(files): a file handed over from the host page, result as an event.
+  const detail = await page.evaluate(async () => {
+    const bytes = await (await fetch("../tests/fixtures/formats/dump.npz")).arrayBuffer();
+    const view = document.getElementById("view");
+    const result = new Promise((resolve) => view.addEventListener("result", (e) => resolve(e.detail), { once: true }));
+    view.analyze([new File([bytes], "dump.npz")]);
+    return result;
+  });
+  assertSameReport(detail.reports[0], cliReport(path.join(fixtures, "formats/dump.npz"), ["--orders", "1,2"]), "element.analyze");
+  // <infoplane-explainer>: the explainer runs inside, with the attributes' settings.
+  const explainer = page.frames().find((f) => f.url().includes("explainer.html"));
+  assert.ok(explainer, "no explainer frame");
+  await explainer.waitForFunction(() => window.explainerState && window.explainerState.result, null, { timeout: 30000 });
+  assert.deepEqual(await explainer.evaluate(() => [window.explainerState.d, window.explainerState.n_bins]), [3, 20]);
+  // The plain iframe shows the profile only.
+  const frame = page.frameLocator("#frame");
+  await frame.locator('figure.chart[data-chart="layer_profile.svg"]').waitFor({ timeout: 90000 });
+  assert.equal(await frame.locator('figure.chart[data-chart^="information_plane"]').first().isVisible(), false);
+  await page.screenshot({ path: path.join(shots, "embed_example.png"), fullPage: true });
+  await context.close();
+});
