@@ -9,9 +9,7 @@ use serde::Serialize;
 
 use crate::estimator::metrics::{self, regularity};
 use crate::estimator::scores;
-use crate::estimator::{
-    calibration, Calibration, EstimatorConfig, EstimatorError, SoftEntropyAccumulator,
-};
+use crate::estimator::{Calibration, EstimatorConfig, EstimatorError, SoftEntropyAccumulator};
 
 /// A cloud of points to explain.
 #[derive(Clone, Debug)]
@@ -155,14 +153,10 @@ pub fn explain(cloud: &Cloud) -> Result<Explanation, EstimatorError> {
     })
 }
 
-/// The exact-calibration temperature for `d` and `m` (the explainer's "calibrated" button).
-pub fn calibrated_temperature(d: usize, n_bins: usize) -> Result<f64, EstimatorError> {
-    Ok(calibration::temperature(Calibration::Exact, n_bins, d)?)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::estimator::calibration;
 
     fn circle(n: usize, classes: u32) -> (Vec<f64>, Vec<u32>) {
         let mut points = Vec::new();
@@ -222,8 +216,9 @@ mod tests {
         };
         let e = explain(&cloud).unwrap();
         assert_eq!(e.mutual_information, 0.0);
-        assert_eq!(e.temperature, calibrated_temperature(2, 16).unwrap());
-        assert!(calibrated_temperature(3, 100).unwrap() > 0.0);
+        let exact = |d, m| calibration::temperature(Calibration::Exact, m, d).unwrap();
+        assert_eq!(e.temperature, exact(2, 16));
+        assert!(exact(3, 100) > 0.0);
     }
 
     #[test]

@@ -6,7 +6,8 @@ mod common;
 
 use common::{f32_bytes, i64_bytes, infoplane, npy, stderr, stdout_json, write_npz};
 use infoplane::estimator::rng::Pcg64;
-use infoplane::explainer::{calibrated_temperature, explain, Cloud};
+use infoplane::estimator::{calibration, Calibration};
+use infoplane::explainer::{explain, Cloud};
 
 #[test]
 fn explained_cloud_equals_the_cli_on_the_same_points() {
@@ -42,7 +43,8 @@ fn explained_cloud_equals_the_cli_on_the_same_points() {
         ],
     );
     for temperature in [Some(0.15), None] {
-        let eps = temperature.unwrap_or_else(|| calibrated_temperature(d, bins).unwrap());
+        let eps = temperature
+            .unwrap_or_else(|| calibration::temperature(Calibration::Exact, bins, d).unwrap());
         let e = explain(&Cloud {
             points: &points,
             d,

@@ -21,10 +21,6 @@ use infoplane::report::{LayerReport, Report};
 use roxmltree::{Document, Node};
 
 fn analyze(rel: &str, orders: &[usize], bins: usize, seed: u64) -> Report {
-    let path = fixture(rel);
-    let file = File::open(&path).unwrap();
-    let len = file.metadata().unwrap().len();
-    let opened = open::open(path.to_str().unwrap(), BufReader::new(file), len, None).unwrap();
     let settings = AnalysisSettings {
         estimator: EstimatorConfig {
             n_bins: bins,
@@ -32,16 +28,22 @@ fn analyze(rel: &str, orders: &[usize], bins: usize, seed: u64) -> Report {
             calibration: Calibration::FindEps,
         },
         orders: orders.to_vec(),
-        layers: None,
-        sequences: None,
         ..AnalysisSettings::default()
     };
+    analyze_with(rel, &settings)
+}
+
+fn analyze_with(rel: &str, settings: &AnalysisSettings) -> Report {
+    let path = fixture(rel);
+    let file = File::open(&path).unwrap();
+    let len = file.metadata().unwrap().len();
+    let opened = open::open(path.to_str().unwrap(), BufReader::new(file), len, None).unwrap();
     let mut files = vec![opened.file];
     let a = analysis::analyze(
         &mut files,
         &[opened.labels_only],
         &LayoutOverrides::default(),
-        &settings,
+        settings,
         false,
         &mut |_, _| {},
     )
@@ -797,10 +799,6 @@ fn trajectories_join_checkpoints_coloured_by_step() {
 /// baseline means, the ceiling at H(Z) − mean row entropy, error bars span ± one sd.
 #[test]
 fn baselines_ceiling_and_seed_spread_are_drawn_where_their_values_are() {
-    let path = fixture("golden/d64_bins100_seed42.npz");
-    let file = File::open(&path).unwrap();
-    let len = file.metadata().unwrap().len();
-    let opened = open::open(path.to_str().unwrap(), BufReader::new(file), len, None).unwrap();
     let mut settings = AnalysisSettings {
         orders: vec![1, 2],
         seeds: 3,
@@ -810,17 +808,7 @@ fn baselines_ceiling_and_seed_spread_are_drawn_where_their_values_are() {
     settings.labels.backoff = Some(2);
     settings.labels.exclude_first = 2;
     settings.centre = true;
-    let mut files = vec![opened.file];
-    let a = analysis::analyze(
-        &mut files,
-        &[opened.labels_only],
-        &LayoutOverrides::default(),
-        &settings,
-        false,
-        &mut |_, _| {},
-    )
-    .unwrap();
-    let report = Report::from_analysis(&a);
+    let report = analyze_with("golden/d64_bins100_seed42.npz", &settings);
     let charts = plot::charts(&report);
     let names: Vec<&str> = charts.iter().map(|c| c.0.as_str()).collect();
     assert_eq!(

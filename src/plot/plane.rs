@@ -8,7 +8,7 @@
 use super::frame::{self, Taken};
 use super::scale::{fixed_axis, integer_ticks, value_axis, Rect, Scale};
 use super::style::{marker, sequential, Paint, Shape, REFERENCE};
-use super::svg::{px, text_width, truncate, value, Doc, AXIS, NOTE, TICK};
+use super::svg::{error_bar, px, text_width, truncate, value, Doc, AXIS, NOTE, TICK};
 use super::{layer_name, layer_title, mi_text, orders_of, source_line, TrajectoryPoint};
 use crate::labels::order_name;
 use crate::report::Report;
@@ -307,39 +307,11 @@ fn draw(plane: &Plane) -> String {
             let mut d = String::new();
             if p.sd.0.is_finite() && p.sd.0 > 0.0 {
                 let (x0, x1) = (xs.map(p.x - p.sd.0), xs.map(p.x + p.sd.0));
-                d.push_str(&format!(
-                    "M{} {}L{} {}M{} {}L{} {}M{} {}L{} {}",
-                    px(x0),
-                    px(y),
-                    px(x1),
-                    px(y),
-                    px(x0),
-                    px(y - cap),
-                    px(x0),
-                    px(y + cap),
-                    px(x1),
-                    px(y - cap),
-                    px(x1),
-                    px(y + cap)
-                ));
+                d.push_str(&error_bar((x0, y), (x1, y), cap));
             }
             if p.sd.1.is_finite() && p.sd.1 > 0.0 {
                 let (y0, y1) = (ys.map(p.y - p.sd.1), ys.map(p.y + p.sd.1));
-                d.push_str(&format!(
-                    "M{} {}L{} {}M{} {}L{} {}M{} {}L{} {}",
-                    px(x),
-                    px(y0),
-                    px(x),
-                    px(y1),
-                    px(x - cap),
-                    px(y0),
-                    px(x + cap),
-                    px(y0),
-                    px(x - cap),
-                    px(y1),
-                    px(x + cap),
-                    px(y1)
-                ));
+                d.push_str(&error_bar((x, y0), (x, y1), cap));
             }
             if !d.is_empty() {
                 doc.leaf(

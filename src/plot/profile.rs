@@ -6,7 +6,7 @@
 use super::frame::{self, LegendItem, Taken};
 use super::scale::{clip_segment, integer_ticks, value_axis, Rect, Scale, Ticks, ValueAxis};
 use super::style::{marker, series_style, Paint, Shape, INK, REFERENCE};
-use super::svg::{px, text_width, value, Doc, NOTE, PANEL, TICK};
+use super::svg::{error_bar, px, text_width, value, Doc, NOTE, PANEL, TICK};
 use super::{label_sets_of, layer_name, layer_title, mi_text, orders_of, source_line};
 use crate::report::{LabelSetReport, LayerReport, OrderReport, Report};
 
@@ -319,24 +319,7 @@ fn draw_panel(doc: &mut Doc, cell: &Rect, panel: &Panel, layers: &LayerAxis) {
         doc.group(&attrs);
         // The line: consecutive finite points joined, NaN leaving a gap, every segment clipped to
         // the plot so lines to clipped points leave through the edge.
-        let mut d = String::new();
-        let mut pen: Option<(f64, f64)> = None;
-        for w in pts.windows(2) {
-            let (p, q) = (w[0], w[1]);
-            if !(p.1.is_finite() && q.1.is_finite()) {
-                pen = None;
-                continue;
-            }
-            let Some((a, b)) = clip_segment(p, q, &r) else {
-                pen = None;
-                continue;
-            };
-            if pen != Some(a) {
-                d.push_str(&format!("M{} {}", px(a.0), px(a.1)));
-            }
-            d.push_str(&format!("L{} {}", px(b.0), px(b.1)));
-            pen = Some(b);
-        }
+        let d = clipped_path(pts, &r);
         if !d.is_empty() {
             doc.titled(
                 "path",
@@ -383,29 +366,11 @@ fn draw_panel(doc: &mut Doc, cell: &Rect, panel: &Panel, layers: &LayerAxis) {
                     continue;
                 }
                 let (y0, y1) = (ys.map((v - sd).max(ya.lo)), ys.map((v + sd).min(ya.hi)));
-                let cap = radius + 1.0;
                 doc.leaf(
                     "path",
                     &[
                         ("class", "error-bar".into()),
-                        (
-                            "d",
-                            format!(
-                                "M{} {}L{} {}M{} {}L{} {}M{} {}L{} {}",
-                                px(x),
-                                px(y0),
-                                px(x),
-                                px(y1),
-                                px(x - cap),
-                                px(y0),
-                                px(x + cap),
-                                px(y0),
-                                px(x - cap),
-                                px(y1),
-                                px(x + cap),
-                                px(y1)
-                            ),
-                        ),
+                        ("d", error_bar((x, y0), (x, y1), radius + 1.0)),
                         ("stroke", s.color.into()),
                         ("stroke-width", "1.2".into()),
                         ("fill", "none".into()),
@@ -482,16 +447,9 @@ fn draw_panel(doc: &mut Doc, cell: &Rect, panel: &Panel, layers: &LayerAxis) {
     doc.close();
 }
 
-/// A dashed polyline through `pts` (NaN leaving gaps, segments clipped to the plot).
-fn dashed_line(
-    doc: &mut Doc,
-    pts: &[(f64, f64)],
-    r: &Rect,
-    class: &str,
-    color: &str,
-    dash: &str,
-    title: &str,
-) {
+/// The `d` of a polyline through `pts`: consecutive finite points joined, NaN leaving a gap, every
+/// segment clipped to `r` so lines to clipped points leave through the edge.
+fn clipped_path(pts: &[(f64, f64)], r: &Rect) -> String {
     let mut d = String::new();
     let mut pen: Option<(f64, f64)> = None;
     for w in pts.windows(2) {
@@ -510,6 +468,20 @@ fn dashed_line(
         d.push_str(&format!("L{} {}", px(b.0), px(b.1)));
         pen = Some(b);
     }
+    d
+}
+
+/// A dashed polyline through `pts` (NaN leaving gaps, segments clipped to the plot).
+fn dashed_line(
+    doc: &mut Doc,
+    pts: &[(f64, f64)],
+    r: &Rect,
+    class: &str,
+    color: &str,
+    dash: &str,
+    title: &str,
+) {
+    let mut d = clipped_path(pts, r);
     if d.is_empty() {
         // A single layer: a short level mark at the value.
         let mut finite = pts.iter().filter(|p| p.1.is_finite());

@@ -60,6 +60,23 @@ pub(crate) fn value(v: f64) -> String {
     fixed(v, 4)
 }
 
+/// The `d` of an error bar from `a` to `b` (horizontal or vertical) with a cap of half-width `cap`
+/// across each end.
+pub(crate) fn error_bar(a: (f64, f64), b: (f64, f64), cap: f64) -> String {
+    let (cx, cy) = if a.0 == b.0 { (cap, 0.0) } else { (0.0, cap) };
+    let mut d = format!("M{} {}L{} {}", px(a.0), px(a.1), px(b.0), px(b.1));
+    for (x, y) in [a, b] {
+        d.push_str(&format!(
+            "M{} {}L{} {}",
+            px(x - cx),
+            px(y - cy),
+            px(x + cx),
+            px(y + cy)
+        ));
+    }
+    d
+}
+
 /// Approximate advance width of `s` at font size `size`, for layout (legends, label placement,
 /// truncation). Per-character classes of a typical sans-serif face; errs on the wide side.
 pub(crate) fn text_width(s: &str, size: f64) -> f64 {
