@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::analysis::{Analysis, InputSummary};
-use crate::estimator::metrics::{optimality, regularity};
+use crate::estimator::metrics::{mean, mean_sd, optimality, regularity};
 use crate::estimator::Calibration;
 use crate::labels::{order_name, Direction};
 
@@ -175,16 +175,6 @@ pub struct MeanOrderReport {
     pub expressivity_baseline: Option<f64>,
 }
 
-/// Mean and sample standard deviation (n − 1); the sd is None for fewer than two values.
-fn mean_sd(values: &[f64]) -> (f64, Option<f64>) {
-    let m = mean(values.iter().copied());
-    let sd = (values.len() > 1).then(|| {
-        let ss: f64 = values.iter().map(|v| (v - m) * (v - m)).sum();
-        (ss / (values.len() - 1) as f64).sqrt()
-    });
-    (m, sd)
-}
-
 fn set_report(analysis: &Analysis, i: usize, s: usize) -> LabelSetReport {
     let state = &analysis.layers[i];
     let seeds = &state.summary.seeds;
@@ -334,11 +324,6 @@ fn layer_report(analysis: &Analysis, i: usize) -> LayerReport {
         backoff,
         label_sets,
     }
-}
-
-fn mean(values: impl Iterator<Item = f64>) -> f64 {
-    let (s, n) = values.fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
-    s / n as f64
 }
 
 fn mean_order(

@@ -1,13 +1,19 @@
 //! The explainer's digits data set (`www/explainer/digits.npz`) against the reference package's
 //! numbers for it (`tests/fixtures/explainer/digits_reference.json`, written by
 //! tests/reference/make_digits.py): H(Z), I(digit; Z), regularity and the shuffled-label baseline
-//! for both calibrations and two seeds, and H, I as classes are added. Per-class regularity is in the
-//! fixture for the page but has no infoplane output yet.
+//! for both calibrations and two seeds, and H, I as classes are added, through `infoplane analyze`
+//! and through the explainer's own core (what its digits view shows: those numbers, per-class
+//! regularity and the 2-D projection, against numpy's eigh).
 
 mod common;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
+
+use infoplane::estimator::Calibration;
+use infoplane::explainer::data::LabelledRows;
+use infoplane::explainer::projection::principal_components;
+use infoplane::explainer::{explain, Cloud};
 
 use common::{close_within, f32_bytes, fixture, i64_bytes, infoplane, npy, stdout_json, write_npz};
 use serde_json::Value;
@@ -274,4 +280,181 @@ fn a_wrong_setting_or_label_is_caught() {
         di > 10.0 * TOLERANCE,
         "one wrong label moved I by only {di:e}"
     );
+}
+
+/// digits.npz read as the explainer page reads it: the analyser's own file readers.
+fn explainer_digits() -> LabelledRows {
+    let path = digits_npz();
+    let len = std::fs::metadata(&path).unwrap().len();
+    let mut opened = infoplane::formats::open::open(
+        "digits.npz",
+        std::fs::File::open(&path).unwrap(),
+        len,
+        None,
+    )
+    .unwrap();
+    let data = LabelledRows::read(opened.file.as_mut()).unwrap();
+    let (rows, labels, d) = read_digits();
+    assert_eq!(data.d, d);
+    assert!(data
+        .rows
+        .iter()
+        .zip(&rows)
+        .all(|(a, &b)| *a == f64::from(b)));
+    assert!(data
+        .labels
+        .iter()
+        .zip(&labels)
+        .all(|(&a, &b)| i64::from(a) == b));
+    data
+}
+
+fn explain_digits(
+    data: &LabelledRows,
+    calibration: &str,
+    seed: u64,
+    shuffles: usize,
+) -> infoplane::explainer::Explanation {
+    explain(&Cloud {
+        points: &data.rows,
+        d: data.d,
+        labels: &data.labels,
+        n_bins: 100,
+        seed,
+        calibration: Calibration::parse(calibration).unwrap(),
+        shuffles,
+        shuffle_seed: 0,
+        per_point: false,
+    })
+    .unwrap()
+}
+
+fn close(ours: f64, theirs: &Value, what: &str) -> f64 {
+    close_within(&serde_json::json!(ours), theirs, TOLERANCE, what)
+}
+
+/// What the explainer's digits view shows, from its own core: every run's numbers, each shuffled
+/// copy, per-class H(Z|X) and regularity, and H, I as classes are added.
+#[test]
+fn the_explainer_core_gives_the_reference_digits_numbers() {
+    let spec = reference();
+    let data = explainer_digits();
+    let k = spec["shuffles"]["k"].as_u64().unwrap() as usize;
+    assert_eq!(spec["shuffles"]["shuffle_seed"], 0);
+    let (mut compared, mut worst) = (0usize, 0.0f64);
+    let mut check = |ours: f64, theirs: &Value, what: String| {
+        worst = worst.max(close(ours, theirs, &what));
+        compared += 1;
+    };
+    for run in spec["runs"].as_array().unwrap() {
+        let calibration = run["calibration"].as_str().unwrap();
+        let seed = run["seed"].as_u64().unwrap();
+        let e = explain_digits(&data, calibration, seed, k);
+        let what = format!("{calibration}/seed {seed}");
+        let b = e.baseline.as_ref().unwrap();
+        check(e.temperature, &run["temperature"], format!("{what}/ε"));
+        check(e.entropy, &run["entropy"], format!("{what}/H"));
+        check(
+            e.mutual_information,
+            &run["mutual_information"],
+            format!("{what}/I"),
+        );
+        check(
+            e.regularity,
+            &run["regularity"],
+            format!("{what}/regularity"),
+        );
+        check(b.mean, &run["baseline"]["mean"], format!("{what}/baseline"));
+        check(
+            b.sd.unwrap(),
+            &run["baseline"]["sd"],
+            format!("{what}/baseline sd"),
+        );
+        check(b.corrected, &run["corrected"], format!("{what}/corrected"));
+        for (i, v) in b.values.iter().enumerate() {
+            check(*v, &run["shuffled"][i], format!("{what}/shuffled copy {i}"));
+        }
+        assert_eq!(b.values.len(), k);
+    }
+    let view = &spec["per_class_regularity"];
+    let e = explain_digits(
+        &data,
+        view["calibration"].as_str().unwrap(),
+        view["seed"].as_u64().unwrap(),
+        0,
+    );
+    assert!(e.baseline.is_none());
+    let per_class = view["per_class"].as_array().unwrap();
+    assert_eq!(e.classes.len(), per_class.len());
+    for (class, theirs) in e.classes.iter().zip(per_class) {
+        assert_eq!(u64::from(class.label), theirs["digit"].as_u64().unwrap());
+        assert_eq!(class.points as u64, theirs["rows"].as_u64().unwrap());
+        check(
+            class.entropy,
+            &theirs["conditional_entropy"],
+            format!("H(Z|{})", class.label),
+        );
+        check(
+            class.regularity,
+            &theirs["regularity"],
+            format!("regularity of {}", class.label),
+        );
+    }
+    let view = &spec["classes_added"];
+    for entry in view["per_count"].as_array().unwrap() {
+        let c = entry["classes"].as_u64().unwrap() as usize;
+        let subset = data.first_classes(c);
+        assert_eq!(subset.labels.len() as u64, entry["rows"].as_u64().unwrap());
+        let e = explain_digits(
+            &subset,
+            view["calibration"].as_str().unwrap(),
+            view["seed"].as_u64().unwrap(),
+            0,
+        );
+        check(e.entropy, &entry["entropy"], format!("classes < {c}/H"));
+        check(
+            e.mutual_information,
+            &entry["mutual_information"],
+            format!("classes < {c}/I"),
+        );
+    }
+    assert_eq!(compared, 4 * (7 + 5) + 2 * 10 + 2 * 9);
+    eprintln!("compared {compared} reference values, largest difference {worst:e}");
+}
+
+/// The digits view's picture: the first two principal components, against numpy's eigh.
+#[test]
+fn the_digits_projection_matches_numpy() {
+    let spec = reference();
+    let view = &spec["projection"];
+    let data = explainer_digits();
+    let p = principal_components(&data.rows, data.d);
+    let mut worst = 0.0f64;
+    for k in 0..2 {
+        worst = worst.max(close(
+            p.variance_ratio[k],
+            &view["variance_ratio"][k],
+            &format!("variance ratio {k}"),
+        ));
+        for j in 0..data.d {
+            worst = worst.max(close(
+                p.components[k * data.d + j],
+                &view["components"][k][j],
+                &format!("component {k}[{j}]"),
+            ));
+        }
+    }
+    let every = view["every"].as_u64().unwrap() as usize;
+    let rows = view["coordinates"].as_array().unwrap();
+    assert_eq!(rows.len(), data.labels.len().div_ceil(every));
+    for (r, theirs) in rows.iter().enumerate() {
+        for k in 0..2 {
+            worst = worst.max(close(
+                p.coordinates[2 * r * every + k],
+                &theirs[k],
+                &format!("row {} coordinate {k}", r * every),
+            ));
+        }
+    }
+    eprintln!("projection: largest difference {worst:e}");
 }

@@ -51,7 +51,10 @@ fn explained_cloud_equals_the_cli_on_the_same_points() {
             labels: &labels,
             n_bins: bins,
             seed,
-            temperature,
+            calibration: temperature.map_or(Calibration::Exact, Calibration::Fixed),
+            shuffles: 0,
+            shuffle_seed: 0,
+            per_point: true,
         })
         .unwrap();
         assert_eq!(e.temperature, eps);

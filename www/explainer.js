@@ -1,6 +1,6 @@
 // The explainer (explainer.html): a small labelled cloud of points on the unit circle or sphere,
 // its reference points, each point's soft assignment, P(Z), H(Z), H(Z | X), I(X;Z), regularity and
-// the ceiling. Every number comes from the wasm core's `explain` (src/explainer.rs, the analyser's
+// the ceiling. Every number comes from the wasm core's `explain` (src/explainer/, the analyser's
 // own accumulator), recomputed at most once per animation frame while the controls move. The
 // computation is tiny (600 points × 200 reference points at most), so it runs on the main thread.
 //
@@ -246,7 +246,9 @@ function compute() {
   const t1 = performance.now();
   let result;
   try {
-    result = explain(cloud.points, view.d, cloud.labels, view.m, BigInt(view.seed), view.eps === null ? undefined : view.eps);
+    const settings = { n_bins: view.m, seed: view.seed, calibration: "exact" };
+    if (view.eps !== null) settings.eps = view.eps;
+    result = explain(cloud.points, view.d, cloud.labels, settings);
   } catch (e) {
     problem.textContent = `The estimator refused these settings: ${String((e && e.message) || e)}`;
     return;

@@ -38,6 +38,23 @@ pub fn soft_entropy(counts: &[f64]) -> f64 {
     nats / libm::log(counts.len() as f64)
 }
 
+/// The mean of `values` (NaN when there are none).
+pub fn mean(values: impl Iterator<Item = f64>) -> f64 {
+    let (s, n) = values.fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+    s / n as f64
+}
+
+/// Mean and sample standard deviation (n − 1), as numpy's `std(ddof=1)`; the sd is None for
+/// fewer than two values.
+pub fn mean_sd(values: &[f64]) -> (f64, Option<f64>) {
+    let m = mean(values.iter().copied());
+    let sd = (values.len() > 1).then(|| {
+        let ss: f64 = values.iter().map(|v| (v - m) * (v - m)).sum();
+        (ss / (values.len() - 1) as f64).sqrt()
+    });
+    (m, sd)
+}
+
 /// Regularity I(X;Z) / H(Z); NaN when H is not positive, as the reference reports it.
 pub fn regularity(mutual_information: f64, entropy: f64) -> f64 {
     if entropy > 0.0 {

@@ -20,6 +20,8 @@ use crate::model::tokenizer::Tokenizer;
 use crate::probe::{self, ProbeSettings};
 use crate::report::{self, Report};
 
+mod explainer;
+
 /// Bytes fetched per slice: large enough that the per-call cost of FileReaderSync vanishes,
 /// small enough to keep a multi-GB file far from memory.
 const SLICE_BYTES: usize = 4 << 20;
@@ -492,44 +494,4 @@ pub fn trajectory_chart(points: JsValue, order_name: &str) -> Result<String, JsV
         })
         .collect();
     Ok(crate::plot::trajectory(&points, order_name))
-}
-
-/// The explainer's numbers for a cloud of points (see [`crate::explainer`]): `points` holds
-/// `labels.length × d` values; `temperature` undefined uses the exact calibration. Returns the
-/// [`crate::explainer::Explanation`] as a plain object; throws the estimator's one-line message.
-#[wasm_bindgen]
-pub fn explain(
-    points: &[f64],
-    d: usize,
-    labels: &[u32],
-    n_bins: usize,
-    seed: u64,
-    temperature: Option<f64>,
-) -> Result<JsValue, JsValue> {
-    let cloud = crate::explainer::Cloud {
-        points,
-        d,
-        labels,
-        n_bins,
-        seed,
-        temperature,
-    };
-    let mut e = crate::explainer::explain(&cloud)
-        .map_err(|e| JsValue::from_str(&crate::formats::one_line(&e.to_string())))?;
-    // The large arrays go over as Float64Arrays (one copy) rather than through serde one number
-    // at a time, which was half of a frame's cost at 600 points and 100 reference points.
-    let large = [
-        ("assignments", std::mem::take(&mut e.assignments)),
-        ("reference_points", std::mem::take(&mut e.reference_points)),
-        ("point_entropies", std::mem::take(&mut e.point_entropies)),
-    ];
-    let object = serde_wasm_bindgen::to_value(&e).map_err(|e| JsValue::from_str(&e.to_string()))?;
-    for (name, values) in large {
-        js_sys::Reflect::set(
-            &object,
-            &JsValue::from_str(name),
-            &js_sys::Float64Array::from(&values[..]),
-        )?;
-    }
-    Ok(object)
 }
