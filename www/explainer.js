@@ -23,6 +23,15 @@ import init, { explain } from "./pkg/infoplane.js";
 // the pictures stay; the view still comes from the URL's other parameters.
 if (new URLSearchParams(location.search).has("embed")) document.body.classList.add("embed");
 
+// ?data=digits: the real-data view (www/explainer-digits.js) in place of the circle and sphere.
+const DIGITS = new URLSearchParams(location.search).get("data") === "digits";
+document.querySelector(DIGITS ? "#tab-digits" : "#tab-cloud").setAttribute("aria-current", "page");
+document.querySelector("#cloud-view").hidden = DIGITS;
+document.querySelector("#cloud-intro").hidden = DIGITS;
+document.querySelector("#cloud-credit").hidden = DIGITS;
+document.querySelector("#digits-credit").hidden = !DIGITS;
+document.querySelector("#digits-view").hidden = !DIGITS;
+
 const $ = (sel) => document.querySelector(sel);
 const SVG_NS = "http://www.w3.org/2000/svg";
 
@@ -696,9 +705,14 @@ new ResizeObserver((entries) => {
 }).observe(canvas);
 
 // ---- start ----
-try {
-  await init();
-  schedule(COMPUTE);
-} catch (e) {
-  problem.textContent = `The estimator could not be loaded: ${String((e && e.message) || e)}`;
+if (DIGITS) {
+  const digits = await import("./explainer-digits.js");
+  await digits.start();
+} else {
+  try {
+    await init();
+    schedule(COMPUTE);
+  } catch (e) {
+    problem.textContent = `The estimator could not be loaded: ${String((e && e.message) || e)}`;
+  }
 }

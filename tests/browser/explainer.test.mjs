@@ -8,7 +8,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
+import { mkdtempSync, writeFileSync, mkdirSync, existsSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { crc32 } from "node:zlib";
 import net from "node:net";
@@ -69,8 +69,20 @@ async function openPage(query = "", options = {}, page0 = "explainer.html") {
   page.on("pageerror", (e) => consoleErrors.push(String(e)));
   page.on("request", (r) => assert.ok(r.url().startsWith(base) || r.url().startsWith("data:"), `request outside the page: ${r.url()}`));
   await page.goto(base + page0 + query);
-  if (page0 === "explainer.html") await page.waitForFunction(() => window.explainerState && window.explainerState.result, null, { timeout: 30000 });
+  if (page0 === "explainer.html" && query.includes("data=digits")) await digitsSettled(page, {});
+  else if (page0 === "explainer.html") await page.waitForFunction(() => window.explainerState && window.explainerState.result, null, { timeout: 30000 });
   return page;
+}
+
+// Waits until the digits view shows numbers and its classes-added curve for `expected` settings
+// (a subset of the settings given to `explain`: calibration, seed, n_bins, shuffles, classes).
+async function digitsSettled(page, expected) {
+  await page.waitForFunction((want) => {
+    const s = window.digitsState;
+    if (!s || !s.result || !s.curve || !s.settings) return false;
+    const curve = JSON.parse(s.curveSettings);
+    return Object.entries(want).every(([k, v]) => s.settings[k] === v && (k === "classes" || curve[k] === v));
+  }, expected, { timeout: 30000 });
 }
 
 // Runs `action` and waits for the frame it causes to be drawn.
@@ -367,6 +379,133 @@ test("?embed shows the explainer without the page's header and footer, with the 
   assert.deepEqual(state, { d: 2, m: 12, n: 80 });
   assert.ok(await page.locator("canvas").first().isVisible());
   await page.context().close();
+});
+
+// ---- the digits view, against the reference package's numbers (tests/reference/make_digits.py) ----
+const DIGITS = JSON.parse(readFileSync(path.join(root, "tests/fixtures/explainer/digits_reference.json"), "utf8"));
+
+async function digitsNumbers(page) {
+  return page.evaluate(() => {
+    const s = window.digitsState;
+    const text = (id) => document.querySelector(id).textContent;
+    return {
+      result: { ...s.result, assignments: null, reference_points: null, point_entropies: null },
+      curve: s.curve, selected: s.selected, projection: Array.from(s.projection.variance_ratio),
+      shown: { entropy: text("#d-entropy"), mi: text("#d-mi"), baseline: text("#d-baseline"), corrected: text("#d-corrected"), regularity: text("#d-regularity") },
+      table: [...document.querySelectorAll("#digits-class-table tbody tr")].map((tr) => [...tr.children].map((td) => td.textContent)),
+    };
+  });
+}
+
+function sameAsRun(got, run, what) {
+  const r = got.result;
+  close(r.temperature, run.temperature, `${what}: ε`, 1e-6);
+  close(r.entropy, run.entropy, `${what}: H(Z)`, 1e-6);
+  close(r.mutual_information, run.mutual_information, `${what}: I(X;Z)`, 1e-6);
+  close(r.regularity, run.regularity, `${what}: regularity`, 1e-6);
+  close(r.baseline.mean, run.baseline.mean, `${what}: baseline`, 1e-6);
+  close(r.baseline.sd, run.baseline.sd, `${what}: baseline sd`, 1e-6);
+  close(r.baseline.corrected, run.corrected, `${what}: I − baseline`, 1e-6);
+  run.shuffled.forEach((v, k) => close(r.baseline.values[k], v, `${what}: shuffled copy ${k}`, 1e-6));
+  // What the reader sees: efficiency to four decimals, as the reference's numbers round.
+  assert.deepEqual(got.shown, {
+    entropy: run.entropy.toFixed(4), mi: run.mutual_information.toFixed(4), baseline: run.baseline.mean.toFixed(4),
+    corrected: run.corrected.toFixed(4), regularity: run.regularity.toFixed(4),
+  }, what);
+}
+
+test("the digits view shows the reference package's numbers for both calibrations, seeds 0 and 1", async () => {
+  const page = await openPage("?data=digits");
+  assert.ok(await page.locator("#digits-view").isVisible());
+  assert.equal(await page.locator("#cloud-view").isVisible(), false);
+  assert.equal(await page.locator("#tab-digits").getAttribute("aria-current"), "page");
+  const runs = Object.fromEntries(DIGITS.runs.map((r) => [`${r.calibration}/${r.seed}`, r]));
+  let got = await digitsNumbers(page);
+  sameAsRun(got, runs["find-eps/0"], "find-eps, seed 0 (the defaults)");
+  // Per-digit regularity and H(Z | X = digit), in the state and the table.
+  const perClass = DIGITS.per_class_regularity.per_class;
+  assert.equal(got.result.classes.length, perClass.length);
+  perClass.forEach((c, k) => {
+    const ours = got.result.classes[k];
+    assert.equal(ours.label, c.digit);
+    assert.equal(ours.points, c.rows);
+    close(ours.entropy, c.conditional_entropy, `H(Z | X = ${c.digit})`, 1e-6);
+    close(ours.regularity, c.regularity, `regularity of ${c.digit}`, 1e-6);
+    assert.deepEqual(got.table[k], [String(c.digit), String(c.rows), c.conditional_entropy.toFixed(4), c.regularity.toFixed(4)]);
+  });
+  // H and I as digits are added.
+  const added = DIGITS.classes_added.per_count;
+  assert.deepEqual(got.curve.map((p) => [p.classes, p.rows]), added.map((p) => [p.classes, p.rows]));
+  added.forEach((p, k) => {
+    close(got.curve[k].entropy, p.entropy, `H with ${p.classes} digits`, 1e-6);
+    close(got.curve[k].mutual_information, p.mutual_information, `I with ${p.classes} digits`, 1e-6);
+  });
+  DIGITS.projection.variance_ratio.forEach((v, k) => close(got.projection[k], v, `variance ratio ${k}`, 1e-9));
+  // The other runs, through the controls.
+  await page.getByLabel("leading order").check();
+  await digitsSettled(page, { calibration: "leading-order", seed: 0 });
+  sameAsRun(await digitsNumbers(page), runs["leading-order/0"], "leading-order, seed 0");
+  await page.locator("#d-seed").fill("1");
+  await digitsSettled(page, { calibration: "leading-order", seed: 1 });
+  sameAsRun(await digitsNumbers(page), runs["leading-order/1"], "leading-order, seed 1");
+  await page.getByLabel("find-eps (the reference's default)").check();
+  await digitsSettled(page, { calibration: "find-eps", seed: 1 });
+  sameAsRun(await digitsNumbers(page), runs["find-eps/1"], "find-eps, seed 1");
+  assert.match(page.url(), /[?&]data=digits/);
+  assert.match(page.url(), /[?&]seed=1/);
+  assert.doesNotMatch(page.url(), /calibration=/, "the default calibration stays out of the URL");
+  await page.screenshot({ path: path.join(shots, "explainer_digits.png"), fullPage: true });
+  await page.context().close();
+});
+
+test("the digits view: fewer digits, clicking an image, bits, the URL and ?embed", async () => {
+  const page = await openPage("?data=digits&classes=3&units=bits&point=5");
+  let got = await digitsNumbers(page);
+  const three = DIGITS.classes_added.per_count.find((p) => p.classes === 3);
+  close(got.result.entropy, three.entropy, "H with digits 0-2", 1e-6);
+  close(got.result.mutual_information, three.mutual_information, "I with digits 0-2", 1e-6);
+  assert.equal(got.result.classes.length, 3);
+  const bits = Math.log2(100);
+  assert.equal(got.shown.mi, `${(three.mutual_information * bits).toFixed(4)} bits`);
+  assert.equal(got.selected, 5);
+  // The slider: all ten digits give the whole set's numbers.
+  await page.locator("#d-classes").fill("10");
+  await digitsSettled(page, { classes: 10 });
+  got = await digitsNumbers(page);
+  close(got.result.mutual_information, DIGITS.runs[0].mutual_information, "I with all digits", 1e-6);
+  assert.doesNotMatch(page.url(), /classes=/);
+  // Clicking an image selects it: its picture, its soft assignment (a distribution) and entropy.
+  const dot = page.locator('#digits-scatter circle[data-i="100"]');
+  await dot.dispatchEvent("click");
+  await page.waitForFunction(() => window.digitsState.selected === 100);
+  const picked = await page.evaluate(() => {
+    const s = window.digitsState;
+    const m = s.result.n_bins;
+    const row = Array.from(s.result.assignments.subarray(100 * m, 101 * m));
+    return { sum: row.reduce((a, b) => a + b, 0), label: s.labels[100], caption: document.querySelector("#digits-image-caption").textContent,
+      pixels: document.querySelectorAll("#digits-image rect").length, url: location.search };
+  });
+  close(picked.sum, 1, "the soft assignment sums to 1", 1e-12);
+  assert.equal(picked.caption, `Image #100: a ${picked.label}.`);
+  assert.equal(picked.pixels, 64);
+  assert.match(picked.url, /point=100/);
+  await page.context().close();
+  // Bad settings in the address are named and replaced.
+  const bad = await openPage("?data=digits&calibration=magic&m=5000");
+  assert.match(await bad.locator("#digits-problem").innerText(), /calibration=magic: not one of find-eps, leading-order, exact, ignored\. m=5000: 200 used/);
+  await bad.context().close();
+  // A phone's width: nothing wider than the screen.
+  const phone = await openPage("?data=digits", { viewport: { width: 390, height: 844 } });
+  const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `the digits view is ${overflow} px wider than the phone`);
+  await phone.screenshot({ path: path.join(shots, "explainer_digits_phone.png"), fullPage: true });
+  await phone.context().close();
+  // ?embed: no header, tabs or footer; the digits view with the URL's settings.
+  const embedded = await openPage("?embed&data=digits&m=40");
+  for (const sel of ["body > header", "body > footer", "nav.tabs"]) assert.equal(await embedded.locator(sel).isVisible(), false, sel);
+  assert.ok(await embedded.locator("#digits-scatter").isVisible());
+  assert.equal(await embedded.evaluate(() => window.digitsState.result.n_bins), 40);
+  await embedded.context().close();
 });
 
 test("frame cost at 600 points, m = 100, d = 3 (printed, not asserted)", async () => {

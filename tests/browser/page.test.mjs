@@ -608,10 +608,18 @@ test("www/embed-example.html: the custom elements and the iframe render in a hos
   });
   assertSameReport(detail.reports[0], cliReport(path.join(fixtures, "formats/dump.npz"), ["--orders", "1,2"]), "element.analyze");
   // <infoplane-explainer>: the explainer runs inside, with the attributes' settings.
-  const explainer = page.frames().find((f) => f.url().includes("explainer.html"));
+  const explainer = page.frames().find((f) => f.url().includes("explainer.html") && !f.url().includes("data=digits"));
   assert.ok(explainer, "no explainer frame");
   await explainer.waitForFunction(() => window.explainerState && window.explainerState.result, null, { timeout: 30000 });
   assert.deepEqual(await explainer.evaluate(() => [window.explainerState.d, window.explainerState.n_bins]), [3, 20]);
+  // <infoplane-explainer data="digits" calibration="leading-order">: the reference's numbers.
+  const digits = page.frames().find((f) => f.url().includes("data=digits"));
+  assert.ok(digits, "no digits frame");
+  await digits.waitForFunction(() => window.digitsState && window.digitsState.result, null, { timeout: 30000 });
+  const run = JSON.parse(readFileSync(path.join(root, "tests/fixtures/explainer/digits_reference.json"), "utf8"))
+    .runs.find((r) => r.calibration === "leading-order" && r.seed === 0);
+  const shown = await digits.evaluate(() => window.digitsState.result.mutual_information);
+  assert.ok(Math.abs(shown - run.mutual_information) <= 1e-6, `digits element: I ${shown} vs ${run.mutual_information}`);
   // The plain iframe shows the profile only.
   const frame = page.frameLocator("#frame");
   await frame.locator('figure.chart[data-chart="layer_profile.svg"]').waitFor({ timeout: 90000 });
