@@ -219,7 +219,7 @@ test("the explainer's numbers are the CLI's on the same points, at a fixed and a
     assert.equal(shown["r-entropy"][1], layer.entropy.toFixed(4));
     assert.equal(shown["r-mi"][1], set.mutual_information.toFixed(4));
     assert.equal(shown["r-regularity"][1], set.regularity.toFixed(4));
-    await step(page, () => page.getByLabel("bits", { exact: true }).check());
+    await step(page, () => page.locator("#controls").getByLabel("bits", { exact: true }).check());
     shown = await readouts(page);
     const bits = Math.log2(20);
     close(shown["r-entropy"][0], layer.entropy * bits, "H(Z) in bits");
