@@ -3,7 +3,10 @@
 // numbers for the same file. Prints a markdown table row for BENCHMARKS.md.
 //
 //   scripts/build_web.sh && cargo build --release && (cd tests/browser && npm ci)
-//   node benches/browser_large_dump.mjs [--dir DIR] [--tokens 19000]
+//   node benches/browser_large_dump.mjs [--dir DIR] [--tokens 19000] [--wasm plain|simd]
+//
+// Without --wasm it runs the page twice, with the plain and with the simd128 build of the wasm core
+// (index.html?wasm=...), one row each.
 //
 // The dump comes from benches/large_dump.py --write-only (13 layers x T tokens x d = 2048,
 // float32, stored npz); T = 19 000 gives 2.02 GB.
@@ -25,6 +28,7 @@ const arg = (name, dflt) => {
 };
 const dir = arg("--dir", null) || mkdtempSync(path.join(tmpdir(), "infoplane-browser-large-"));
 const tokens = arg("--tokens", "19000");
+const builds = arg("--wasm", null) ? [arg("--wasm", null)] : ["plain", "simd"];
 const cli = path.join(process.env.CARGO_TARGET_DIR || path.join(root, "target"), "release/infoplane");
 
 const dump = path.join(dir, "large.npz");
@@ -67,13 +71,16 @@ const server = spawn("python3", ["-m", "http.server", String(port), "--bind", "1
 await new Promise((r) => setTimeout(r, 1000));
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", args: ["--no-sandbox", "--disable-gpu"] });
 const browserPid = browser._connection?._transport?._process?.pid ?? null;
+const rows = [];
+let failed = false;
 try {
+  for (const build of builds) {
   const context = await browser.newContext({ acceptDownloads: true });
   const page = await context.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
   page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
-  await page.goto(`http://127.0.0.1:${port}/index.html`);
+  await page.goto(`http://127.0.0.1:${port}/index.html?wasm=${build}`);
   const chromePid = browserPid ?? Number(execFileSync("pgrep", ["-o", "chromium"], { encoding: "utf8" }).trim());
   const peak = { total: 0, largest: 0, largestType: "" };
   const sampler = setInterval(() => {
@@ -91,18 +98,25 @@ try {
   const wasmMemory = Number(await page.evaluate(() => document.body.dataset.wasmMemory));
   const [download] = await Promise.all([page.waitForEvent("download"), section.getByRole("button", { name: "Export JSON" }).click()]);
   const fromPage = JSON.parse(readFileSync(await download.path(), "utf8"));
+  await context.close();
+  rows.push(`| page (Chromium, 1 worker, ${build} wasm) | ${(size / 1e9).toFixed(2)} GB | 13 x ${tokens} x 2048 | ${wall.toFixed(1)} s | ${(size / 1e9 / wall).toFixed(3)} GB/s | all processes ${(peak.total / 1024).toFixed(0)} MiB (idle ${(idle.total / 1024).toFixed(0)} MiB), largest process (${peak.largestType}) ${(peak.largest / 1024).toFixed(0)} MiB, wasm memory ${(wasmMemory / 2 ** 20).toFixed(0)} MiB |`);
+  rows.push({ build, fromPage, errors });
+  }
   const c0 = Date.now();
   const fromCli = JSON.parse(execFileSync(cli, ["analyze", dump], { encoding: "utf8", maxBuffer: 1 << 26 }));
   const cliWall = (Date.now() - c0) / 1000;
   fromCli.input.files = fromCli.input.files.map((f) => path.basename(f));
-  const same = JSON.stringify(fromPage) === JSON.stringify(fromCli);
-  if (errors.length) console.error("page errors:", errors);
   console.log("| where | size | layers x tokens x d | wall time | throughput | peak RSS |");
   console.log("|---|---|---|---|---|---|");
-  console.log(`| page (Chromium, 1 worker) | ${(size / 1e9).toFixed(2)} GB | 13 x ${tokens} x 2048 | ${wall.toFixed(1)} s | ${(size / 1e9 / wall).toFixed(3)} GB/s | all processes ${(peak.total / 1024).toFixed(0)} MiB (idle ${(idle.total / 1024).toFixed(0)} MiB), largest process (${peak.largestType}) ${(peak.largest / 1024).toFixed(0)} MiB, wasm memory ${(wasmMemory / 2 ** 20).toFixed(0)} MiB |`);
+  for (const row of rows.filter((r) => typeof r === "string")) console.log(row);
   console.log(`| CLI, same file | ${(size / 1e9).toFixed(2)} GB | 13 x ${tokens} x 2048 | ${cliWall.toFixed(1)} s | ${(size / 1e9 / cliWall).toFixed(3)} GB/s | see large_dump.py |`);
-  console.log(`page report equal to the CLI's: ${same ? "yes, every number" : "NO"}`);
-  if (!same || errors.length) process.exitCode = 1;
+  for (const { build, fromPage, errors } of rows.filter((r) => typeof r !== "string")) {
+    const same = JSON.stringify(fromPage) === JSON.stringify(fromCli);
+    if (errors.length) console.error(`page errors (${build}):`, errors);
+    console.log(`page report (${build} wasm) equal to the CLI's: ${same ? "yes, every number" : "NO"}`);
+    failed ||= !same || errors.length > 0;
+  }
+  if (failed) process.exitCode = 1;
 } finally {
   await browser.close();
   server.kill();

@@ -60,10 +60,15 @@ def main():
     inline = {
         "worker": classic + "\n" + worker,
         "meaning": meaning,
-        "wasm": base64.b64encode(read("www/pkg/infoplane_bg.wasm", "rb")).decode("ascii"),
+        "wasm": base64.b64encode(read("www/pkg/infoplane_simd_bg.wasm", "rb")).decode("ascii"),
         "sample": base64.b64encode(read(os.path.relpath(SAMPLE, ROOT), "rb")).decode("ascii"),
     }
-    app = read("www/app.js")
+    # www/wasm.js (which wasm build to load) goes inline in place of its import.
+    wasm_js = re.sub(r"^export (function|const) ", r"\1 ", read("www/wasm.js"), flags=re.M)
+    app = replace_once(read("www/app.js"), 'import { simdSupported, wasmBuild, wasmUrl } from "./wasm.js";',
+                       wasm_js, "wasm.js import")
+    if re.search(r"^\s*(export|import)\b", app, flags=re.M):
+        sys.exit("build_single: www/app.js has module syntax this script does not inline")
     if "</script" in app.lower():
         sys.exit("build_single: www/app.js contains </script")
     # The explainer is a page of its own (explainer.html), not part of the single file: no link to it.

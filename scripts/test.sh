@@ -26,6 +26,9 @@ echo "== clippy (native)"
 cargo clippy --all-targets --locked -- -D warnings
 echo "== clippy (wasm32)"
 cargo clippy --lib --target wasm32-unknown-unknown --locked -- -D warnings
+echo "== clippy (wasm32 + simd128)"
+RUSTFLAGS="-C target-feature=+simd128" CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}/simd128" \
+    cargo clippy --lib --target wasm32-unknown-unknown --locked -- -D warnings
 echo "== docs"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --locked --quiet
 echo "== rust tests"

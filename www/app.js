@@ -3,7 +3,10 @@
 //
 // The single-file build (scripts/build_single.py) defines globalThis.INFOPLANE_INLINE =
 // {worker, wasm, sample}: the worker's source with the bindings, and the wasm and the sample as
-// base64, so the page needs no other file and works from file://.
+// base64, so the page needs no other file and works from file://. Its wasm is the simd128 build
+// (www/wasm.js); elsewhere the page picks the build the browser supports.
+
+import { simdSupported, wasmBuild, wasmUrl } from "./wasm.js";
 
 const $ = (sel) => document.querySelector(sel);
 const form = $("#settings");
@@ -186,9 +189,15 @@ function newWorker() {
   workerUrl ??= URL.createObjectURL(new Blob([inline.worker], { type: "text/javascript" }));
   return new Worker(workerUrl);
 }
-// The single-file build compiles its wasm once and hands the module to every worker.
+// Which wasm each worker loads: the URL of the build this browser supports, or, in the single-file
+// build, its one (simd128) build compiled once here and handed to every worker.
+const WASM_BUILD = inline ? "simd" : wasmBuild(location.search);
+document.body.dataset.wasmBuild = WASM_BUILD;
 function wasmModule() {
-  if (!inline) return Promise.resolve(undefined);
+  if (!inline) return Promise.resolve(wasmUrl(WASM_BUILD).href);
+  if (!simdSupported()) {
+    return Promise.reject(new Error("this single-file page needs WebAssembly SIMD (Chromium 91+, Firefox 89+, Safari 16.4+); the served page also runs without it"));
+  }
   compiled ??= WebAssembly.compile(base64Bytes(inline.wasm));
   return compiled;
 }

@@ -11,6 +11,7 @@
 // moves, the classes-added curve (nine more runs) once the controls settle.
 
 import init, { explain, project, read_labelled } from "./pkg/infoplane.js";
+import { wasmBuild, wasmUrl } from "./wasm.js";
 
 const $ = (sel) => document.querySelector(sel);
 const SVG_NS = "http://www.w3.org/2000/svg";
@@ -425,7 +426,7 @@ scatter.addEventListener("click", (e) => {
 // ---- start ----
 export async function start() {
   try {
-    await init();
+    await init({ module_or_path: wasmUrl(wasmBuild(location.search)) });
     const response = await fetch(DATA);
     if (!response.ok) throw new Error(`${DATA}: HTTP ${response.status}`);
     const data = read_labelled(new Uint8Array(await response.arrayBuffer()), "digits.npz");

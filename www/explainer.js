@@ -18,6 +18,7 @@
 // slightly different points from one seed; one browser always draws the same ones.
 
 import init, { explain } from "./pkg/infoplane.js";
+import { wasmBuild, wasmUrl } from "./wasm.js";
 
 // ?embed (inside another page's <iframe>): the header, intro and footer hide, the controls and
 // the pictures stay; the view still comes from the URL's other parameters.
@@ -710,7 +711,7 @@ if (DIGITS) {
   await digits.start();
 } else {
   try {
-    await init();
+    await init({ module_or_path: wasmUrl(wasmBuild(location.search)) });
     schedule(COMPUTE);
   } catch (e) {
     problem.textContent = `The estimator could not be loaded: ${String((e && e.message) || e)}`;

@@ -1,7 +1,7 @@
 // Runs the wasm core off the main thread, so the page never freezes: one dataset per "analyze"
-// message, or one trajectory chart per "trajectory" message. A message may carry the compiled
-// wasm module (the single-file build, which has no wasm file to fetch); otherwise the module is
-// fetched beside the bindings.
+// message, or one trajectory chart per "trajectory" message. Each message carries the wasm to
+// load: the URL of the build the page chose (www/wasm.js), or the compiled module (the
+// single-file build, which has no wasm file to fetch).
 import init, { analyze, analyze_model, trajectory_chart } from "./pkg/infoplane.js";
 
 let ready = null;

@@ -2,7 +2,7 @@
 //! reference points are summed into total counts and into the counts of every label value of every
 //! named label set. Counts are f64 and two accumulators over the same settings merge exactly.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::sync::Arc;
 
 use ndarray::{Array2, ArrayView2};
@@ -257,6 +257,8 @@ pub struct SoftEntropyAccumulator {
     temperature: f64,
     /// `[n_bins, d]`, unit rows; shared by the clones made for each layer.
     reference_points: Arc<Array2<f64>>,
+    /// The same points rounded to f32, what the score kernel reads.
+    reference_points32: Arc<Vec<f32>>,
     /// Subtracted from every row before normalising (mean-centring), when set.
     centre: Option<Arc<Vec<f64>>>,
     counts: Vec<f64>,
@@ -265,6 +267,50 @@ pub struct SoftEntropyAccumulator {
     /// Σ over rows of the entropy of the row's own soft assignment (for the ceiling of I).
     row_entropy_sum: f64,
     label_sets: Vec<LabelSetCounts>,
+}
+
+/// A block of unit rows for the score kernel: f32, or f64 for rows of at most
+/// [`scores::F64_MAX_DIM`] values.
+enum UnitRows {
+    F32(Vec<f32>, usize),
+    F64(Vec<f64>, usize),
+}
+
+impl UnitRows {
+    fn new(rows: usize, d: usize) -> Self {
+        if d <= scores::F64_MAX_DIM {
+            Self::F64(vec![0.0; rows * d], d)
+        } else {
+            Self::F32(vec![0.0; rows * d], d)
+        }
+    }
+
+    /// Stores `row / norm` as row `i`.
+    fn set(&mut self, i: usize, row: &[f64], norm: f64) {
+        match self {
+            Self::F32(v, d) => {
+                for (o, &x) in v[i * *d..(i + 1) * *d].iter_mut().zip(row) {
+                    *o = (x / norm) as f32;
+                }
+            }
+            Self::F64(v, d) => {
+                for (o, &x) in v[i * *d..(i + 1) * *d].iter_mut().zip(row) {
+                    *o = x / norm;
+                }
+            }
+        }
+    }
+
+    /// The scores of the first `b` rows against the points (given in both precisions).
+    fn scores(&self, b: usize, points: &Array2<f64>, points32: &[f32], out: &mut [f64]) {
+        match self {
+            Self::F32(v, d) => scores::cosine_scores(&v[..b * d], points32, *d, out),
+            Self::F64(v, d) => {
+                let w = points.as_slice().expect("points are contiguous");
+                scores::cosine_scores(&v[..b * d], w, *d, out)
+            }
+        }
+    }
 }
 
 impl SoftEntropyAccumulator {
@@ -288,12 +334,14 @@ impl SoftEntropyAccumulator {
             });
         }
         let temperature = calibration::temperature(config.calibration, config.n_bins, d)?;
-        let reference_points = Arc::new(rng::reference_points(config.seed, config.n_bins, d));
+        let points = rng::reference_points(config.seed, config.n_bins, d);
+        let reference_points32 = Arc::new(points.iter().map(|&v| v as f32).collect());
         Ok(Self {
             config,
             d,
             temperature,
-            reference_points,
+            reference_points: Arc::new(points),
+            reference_points32,
             centre: None,
             counts: vec![0.0; config.n_bins],
             rows: 0,
@@ -364,6 +412,11 @@ impl SoftEntropyAccumulator {
     pub fn reference_points(&self) -> ArrayView2<'_, f64> {
         self.reference_points.view()
     }
+
+    /// The reference points rounded to f32 (row-major), as the score kernel reads them.
+    pub fn reference_points_f32(&self) -> &[f32] {
+        &self.reference_points32
+    }
     /// Summed soft assignments of all rows used.
     pub fn counts(&self) -> &[f64] {
         &self.counts
@@ -414,19 +467,23 @@ impl SoftEntropyAccumulator {
         }
 
         let m = self.config.n_bins;
-        let mut block = Array2::<f64>::zeros((BLOCK_ROWS.min(batch.max(1)), d));
-        let mut scores = Array2::<f64>::zeros((block.nrows(), m));
-        let mut block_rows: Vec<usize> = Vec::with_capacity(block.nrows());
+        // Unit rows, the score kernel's input: each row is read, centred and normalised in f64
+        // and rounded once to f32 (or kept in f64 when short, see `scores`).
+        let block_len = BLOCK_ROWS.min(batch.max(1));
+        let mut block = UnitRows::new(block_len, d);
+        let mut row64 = vec![0.0f64; d];
+        let mut scores = vec![0.0f64; block_len * m];
+        let mut shifted = vec![0.0f64; m];
+        let mut block_rows: Vec<usize> = Vec::with_capacity(block_len);
         let mut next = 0;
         while next < batch {
             // Fill the block with unit-norm copies of the next valid rows.
             block_rows.clear();
-            while next < batch && block_rows.len() < block.nrows() {
+            while next < batch && block_rows.len() < block_len {
                 let src = rows.row(next);
-                let mut dst = block.row_mut(block_rows.len());
                 let mut sq = 0.0f64;
                 let mut finite = true;
-                for (o, &x) in dst.iter_mut().zip(src.iter()) {
+                for (o, &x) in row64.iter_mut().zip(src.iter()) {
                     let v: f64 = x.into();
                     finite &= v.is_finite();
                     sq += v * v;
@@ -436,7 +493,7 @@ impl SoftEntropyAccumulator {
                     // Empty (padding) and broken rows stay skipped; the rest are centred.
                     if finite && sq > 0.0 {
                         sq = 0.0;
-                        for (o, &m) in dst.iter_mut().zip(c.iter()) {
+                        for (o, &m) in row64.iter_mut().zip(c.iter()) {
                             *o -= m;
                             sq += *o * *o;
                         }
@@ -444,7 +501,7 @@ impl SoftEntropyAccumulator {
                 }
                 let norm = sq.sqrt();
                 if finite && norm > 0.0 && norm.is_finite() {
-                    dst.mapv_inplace(|v| v / norm);
+                    block.set(block_rows.len(), &row64, norm);
                     block_rows.push(next);
                 } else {
                     self.rows_skipped += 1;
@@ -455,22 +512,16 @@ impl SoftEntropyAccumulator {
             if b == 0 {
                 continue;
             }
-            let z = &block.as_slice().expect("block is contiguous")[..b * d];
-            let w = self
-                .reference_points
-                .as_slice()
-                .expect("points are contiguous");
-            let s = &mut scores.as_slice_mut().expect("scores are contiguous")[..b * m];
-            scores::cosine_scores(z, w, d, s);
+            let s = &mut scores[..b * m];
+            block.scores(b, &self.reference_points, &self.reference_points32, s);
 
             for (r, p) in s.chunks_exact_mut(m).enumerate() {
-                metrics::softmax_in_place(p, self.temperature);
+                // The soft assignment, and the entropy a label value seen in this row only would
+                // have (what its one-row histogram would give, to rounding).
+                let h = metrics::softmax_entropy_in_place(p, self.temperature, &mut shifted);
                 for (c, &v) in self.counts.iter_mut().zip(p.iter()) {
                     *c += v;
                 }
-                // The entropy a label value seen in this row only would have (same arithmetic as
-                // for any histogram, so unique values give the bits a full histogram would).
-                let h = metrics::soft_entropy(p);
                 self.row_entropy_sum += h;
                 let row = block_rows[r];
                 for (set, l) in self.label_sets.iter_mut().zip(labels) {
@@ -661,10 +712,15 @@ mod tests {
         // Every row has the same direction, so each label's histogram equals the total one.
         assert!((acc.mutual_information(0)).abs() < 1e-15);
         // A single soft assignment computed by hand.
+        // Scores as the kernel takes them (d = 3: f64, the three products in lanes 0-2, so
+        // ((p0 + p1) + (p2 + 0)) + 0).
         let w = acc.reference_points().to_owned();
         let z = [1.0, 2.0, 3.0].map(|v: f64| v / 14f64.sqrt());
         let logits: Vec<f64> = (0..10)
-            .map(|j| (0..3).map(|k| z[k] * w[[j, k]]).sum::<f64>() / 0.1)
+            .map(|j| {
+                let p = |k: usize| z[k] * w[[j, k]];
+                ((p(0) + p(1)) + p(2)) / 0.1
+            })
             .collect();
         let mx = logits.iter().cloned().fold(f64::MIN, f64::max);
         let e: Vec<f64> = logits.iter().map(|l| (l - mx).exp()).collect();

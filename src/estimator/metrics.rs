@@ -24,6 +24,39 @@ pub fn softmax_in_place(scores: &mut [f64], temperature: f64) {
     }
 }
 
+/// [`softmax_in_place`] followed by the row's own entropy (as [`soft_entropy`] of the result, in
+/// efficiency units), with one logarithm per row instead of one per bin: ln p_j is taken as
+/// (s_j / ε − max) − ln Σ, which differs from ln(p_j) only by rounding (~1e-16). Probabilities
+/// below [`LOG_CLIP`] use ln of the clip, as the reference does. `shifted` is scratch space of at
+/// least `scores.len()` values.
+pub fn softmax_entropy_in_place(scores: &mut [f64], temperature: f64, shifted: &mut [f64]) -> f64 {
+    let shifted = &mut shifted[..scores.len()];
+    let mut max = f64::NEG_INFINITY;
+    for s in scores.iter_mut() {
+        *s /= temperature;
+        max = max.max(*s);
+    }
+    let mut total = 0.0;
+    for (s, t) in scores.iter_mut().zip(shifted.iter_mut()) {
+        *t = *s - max;
+        *s = libm::exp(*t);
+        total += *s;
+    }
+    let log_total = libm::log(total);
+    let log_clip = libm::log(LOG_CLIP);
+    let mut nats = 0.0;
+    for (s, &t) in scores.iter_mut().zip(shifted.iter()) {
+        *s /= total;
+        nats -= *s
+            * if *s >= LOG_CLIP {
+                t - log_total
+            } else {
+                log_clip
+            };
+    }
+    nats / libm::log(scores.len() as f64)
+}
+
 /// Entropy of the histogram `counts` (normalised to sum 1), divided by ln(len), so in [0, 1].
 /// NaN when the counts are empty or sum to zero, as in the reference.
 pub fn soft_entropy(counts: &[f64]) -> f64 {
@@ -77,6 +110,27 @@ pub fn optimality(expressivity: f64, complexity: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_fused_softmax_and_entropy_equal_the_two_steps() {
+        for (eps, scores) in [
+            (0.1, vec![0.3, -0.2, 0.9, 0.1, -0.7]),
+            (0.01, vec![0.3, -0.2, 0.9, 0.1, -0.7]),
+            (0.001, vec![0.5, 0.49, -1.0, 0.2]),
+            (2.0, vec![0.0; 7]),
+        ] {
+            let mut two = scores.clone();
+            softmax_in_place(&mut two, eps);
+            let h = soft_entropy(&two);
+            let mut fused = scores.clone();
+            let mut scratch = vec![0.0; fused.len()];
+            let hf = softmax_entropy_in_place(&mut fused, eps, &mut scratch);
+            for (a, b) in two.iter().zip(&fused) {
+                assert!((a - b).abs() <= 1e-15, "{a} vs {b}");
+            }
+            assert!((h - hf).abs() <= 1e-14, "ε {eps}: {h} vs {hf}");
+        }
+    }
 
     #[test]
     fn uniform_histogram_has_efficiency_one() {

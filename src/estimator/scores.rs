@@ -1,127 +1,442 @@
-//! Cosine scores of unit rows against the reference points, computed in one fixed order of
-//! operations. BLAS-style kernels pick FMA and SIMD widths by machine, which changes the last bits;
-//! this kernel gives the same bits natively and in wasm, so the page and the CLI agree exactly.
+//! Cosine scores of unit rows against the reference points: f32 products summed in one fixed
+//! order of operations. BLAS-style kernels pick FMA and SIMD widths by machine, which changes the
+//! last bits; this kernel gives the same bits natively (AVX or plain x86-64) and in wasm (with or
+//! without simd128), so the page and the CLI agree exactly.
+//!
+//! Why f32: the scores are the estimator's one large cost (rows × d × bins multiply-adds), and f32
+//! doubles the SIMD width. The reference package itself computes in float32 when handed float32
+//! rows (its usual input); its float64 path differs from the f32 one by ~1e-8 in the reported
+//! numbers, far inside the 1e-6 the parity tests hold (`tests/golden.rs`).
+//!
+//! Rows of at most [`F64_MAX_DIM`] values are scored in f64 instead, by the same code: there the
+//! products cost nothing next to reading the rows, and the calibrated ε is sharp (1.4e-3 for
+//! find-eps at d = 3, m = 10), so f32 rounding of the unit rows would move the reported numbers by
+//! up to 5e-7.
+//!
+//! The order: each dot product keeps 8 running partial sums (element i goes to lane
+//! i mod 8 while a whole chunk of 8 remains; the remainder goes to lanes 0.. in order), every
+//! product rounded to f32 before it is added (no FMA: wasm has none that is deterministic), and
+//! the lanes are combined as ((0+1)+(2+3))+((4+5)+(6+7)). The tile shapes (how many rows and
+//! points are scored together) differ by target to fit its registers; they do not change a bit.
 
-/// Lanes of independent partial sums per dot product: wide enough for the compiler to keep them in
-/// SIMD registers (2 × AVX or 4 × SSE2 / wasm simd128), fixed so the order never depends on the target.
+use std::ops::{Add, AddAssign, Mul};
+
+/// Partial sums per dot product: one AVX register of f32, or two of wasm simd128.
 const LANES: usize = 8;
-/// Rows scored together, so each reference point is loaded once per group instead of once per row.
-const ROWS: usize = 4;
+
+/// Rows this short are scored in f64 (see the module's documentation).
+pub const F64_MAX_DIM: usize = 32;
+
+/// What the kernel multiplies: f32, or f64 for short rows. Each type picks its fastest kernel.
+pub trait Element: Copy + Default + Add<Output = Self> + Mul<Output = Self> + AddAssign {
+    fn to_f64(self) -> f64;
+    /// [`cosine_scores`] for this type.
+    fn scores(z: &[Self], w: &[Self], d: usize, out: &mut [f64]);
+}
+
+impl Element for f32 {
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        f64::from(self)
+    }
+    fn scores(z: &[f32], w: &[f32], d: usize, out: &mut [f64]) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx") {
+            drive::<f32, x86::Avx, 4, 2>(z, w, d, out);
+            return;
+        }
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        {
+            drive::<f32, wasm::Simd128, 2, 2>(z, w, d, out);
+            return;
+        }
+        #[allow(unreachable_code)]
+        drive::<f32, Portable, 4, 2>(z, w, d, out);
+    }
+}
+
+impl Element for f64 {
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self
+    }
+    fn scores(z: &[f64], w: &[f64], d: usize, out: &mut [f64]) {
+        drive::<f64, Portable, 4, 2>(z, w, d, out);
+    }
+}
 
 /// `out[r * m + j] = z_r · w_j` for `b = z.len() / d` rows of `z` and `m = w.len() / d` points of
 /// `w`, both row-major with row length `d`.
-pub fn cosine_scores(z: &[f64], w: &[f64], d: usize, out: &mut [f64]) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx") {
-        // SAFETY: the CPU supports AVX, checked just above.
-        unsafe { cosine_scores_avx(z, w, d, out) };
+pub fn cosine_scores<T: Element>(z: &[T], w: &[T], d: usize, out: &mut [f64]) {
+    T::scores(z, w, d, out);
+}
+
+/// A way of computing the dot products of `R` rows with `P` points in the documented order.
+trait Kernel<T> {
+    fn tile<const R: usize, const P: usize>(rows: &[&[T]; R], pts: &[&[T]; P]) -> [[T; P]; R];
+}
+
+/// Scores in tiles of `R` rows × `P` points, the ragged edges with tiles of one row or one point.
+#[inline(always)]
+fn drive<T: Element, K: Kernel<T>, const R: usize, const P: usize>(
+    z: &[T],
+    w: &[T],
+    d: usize,
+    out: &mut [f64],
+) {
+    if d == 0 {
+        out.fill(0.0);
         return;
     }
-    cosine_scores_portable(z, w, d, out);
-}
-
-/// The same kernel compiled with 256-bit vectors. AVX without FMA keeps every multiply and add
-/// separately rounded, so the bits equal the portable build's (and wasm's).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx")]
-unsafe fn cosine_scores_avx(z: &[f64], w: &[f64], d: usize, out: &mut [f64]) {
-    cosine_scores_portable(z, w, d, out);
-}
-
-#[inline(always)]
-fn cosine_scores_portable(z: &[f64], w: &[f64], d: usize, out: &mut [f64]) {
     let b = z.len() / d;
     let m = w.len() / d;
-    debug_assert_eq!(out.len(), b * m);
+    assert_eq!(out.len(), b * m, "scores: output of the wrong size");
     let mut r = 0;
-    while r + ROWS <= b {
-        let rows: [&[f64]; ROWS] = std::array::from_fn(|k| &z[(r + k) * d..(r + k + 1) * d]);
-        for j in 0..m {
-            let dots = dot_rows(&rows, &w[j * d..(j + 1) * d]);
-            for (k, v) in dots.into_iter().enumerate() {
-                out[(r + k) * m + j] = v;
-            }
-        }
-        r += ROWS;
+    while r + R <= b {
+        points::<T, K, R, P>(z, w, d, r, m, out);
+        r += R;
     }
-    for r in r..b {
-        let row = [&z[r * d..(r + 1) * d]];
-        for j in 0..m {
-            out[r * m + j] = dot_rows(&row, &w[j * d..(j + 1) * d])[0];
-        }
+    while r < b {
+        points::<T, K, 1, P>(z, w, d, r, m, out);
+        r += 1;
     }
 }
 
-/// Dot products of `N` rows with one point, each summed as: `LANES` running partial sums over
-/// chunks, the remainder added to lane 0.. in order, then the lanes combined pairwise.
+/// Rows `r .. r + R` against every point, `P` points at a time.
 #[inline(always)]
-fn dot_rows<const N: usize>(rows: &[&[f64]; N], w: &[f64]) -> [f64; N] {
-    let mut acc = [[0.0f64; LANES]; N];
-    let chunks = w.len() / LANES;
-    for c in 0..chunks {
-        let wc = &w[c * LANES..(c + 1) * LANES];
-        for (a, row) in acc.iter_mut().zip(rows) {
-            let zc = &row[c * LANES..(c + 1) * LANES];
-            for l in 0..LANES {
-                a[l] += zc[l] * wc[l];
+fn points<T: Element, K: Kernel<T>, const R: usize, const P: usize>(
+    z: &[T],
+    w: &[T],
+    d: usize,
+    r: usize,
+    m: usize,
+    out: &mut [f64],
+) {
+    let rows: [&[T]; R] = std::array::from_fn(|k| &z[(r + k) * d..(r + k + 1) * d]);
+    let mut j = 0;
+    while j + P <= m {
+        let pts: [&[T]; P] = std::array::from_fn(|p| &w[(j + p) * d..(j + p + 1) * d]);
+        let dots = K::tile(&rows, &pts);
+        for (k, row) in dots.iter().enumerate() {
+            for (p, &v) in row.iter().enumerate() {
+                out[(r + k) * m + j + p] = v.to_f64();
             }
         }
+        j += P;
     }
-    let tail = chunks * LANES;
-    for (a, row) in acc.iter_mut().zip(rows) {
-        for (l, i) in (tail..w.len()).enumerate() {
-            a[l] += row[i] * w[i];
+    while j < m {
+        let dots = K::tile(&rows, &[&w[j * d..(j + 1) * d]]);
+        for (k, row) in dots.iter().enumerate() {
+            out[(r + k) * m + j] = row[0].to_f64();
+        }
+        j += 1;
+    }
+}
+
+/// The lanes combined as ((0+1)+(2+3))+((4+5)+(6+7)).
+#[inline(always)]
+fn combine<T: Element>(s: [T; LANES]) -> T {
+    ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
+}
+
+/// Plain Rust, one element at a time: f64, and f32 where no vector kernel applies.
+struct Portable;
+
+impl<T: Element> Kernel<T> for Portable {
+    #[inline(always)]
+    fn tile<const R: usize, const P: usize>(rows: &[&[T]; R], pts: &[&[T]; P]) -> [[T; P]; R] {
+        let d = pts[0].len();
+        let mut acc = [[[T::default(); LANES]; P]; R];
+        let chunks = d / LANES;
+        for c in 0..chunks {
+            let at = c * LANES;
+            for (a, row) in acc.iter_mut().zip(rows) {
+                let zc = &row[at..at + LANES];
+                for (ap, wp) in a.iter_mut().zip(pts) {
+                    let wc = &wp[at..at + LANES];
+                    for l in 0..LANES {
+                        ap[l] += zc[l] * wc[l];
+                    }
+                }
+            }
+        }
+        let tail = chunks * LANES;
+        for (a, row) in acc.iter_mut().zip(rows) {
+            for (ap, wp) in a.iter_mut().zip(pts) {
+                for (l, i) in (tail..d).enumerate() {
+                    ap[l] += row[i] * wp[i];
+                }
+            }
+        }
+        acc.map(|a| a.map(combine))
+    }
+}
+
+/// The last `d mod 8` elements of a row, zero-padded to a whole chunk. A padded lane adds
+/// 0 × w = ±0 to its sum, which leaves it unchanged (a sum that starts at +0 is never −0), so the
+/// vector kernels may add whole chunks and still give the portable kernel's bits.
+#[cfg(any(
+    target_arch = "x86_64",
+    all(target_arch = "wasm32", target_feature = "simd128")
+))]
+#[inline(always)]
+fn padded(row: &[f32], tail: usize) -> [f32; LANES] {
+    let mut out = [0.0f32; LANES];
+    out[..row.len() - tail].copy_from_slice(&row[tail..]);
+    out
+}
+
+/// AVX: one chunk of 8 partial sums per 256-bit register, multiply and add separate (no FMA).
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::{combine, padded, Kernel, LANES};
+    use std::arch::x86_64::*;
+
+    pub struct Avx;
+
+    impl Kernel<f32> for Avx {
+        #[inline(always)]
+        fn tile<const R: usize, const P: usize>(
+            rows: &[&[f32]; R],
+            pts: &[&[f32]; P],
+        ) -> [[f32; P]; R] {
+            // SAFETY: `Avx` is only used after `is_x86_feature_detected!("avx")`.
+            unsafe { tile_avx(rows, pts) }
         }
     }
-    acc.map(|a| ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7])))
+
+    #[target_feature(enable = "avx")]
+    unsafe fn tile_avx<const R: usize, const P: usize>(
+        rows: &[&[f32]; R],
+        pts: &[&[f32]; P],
+    ) -> [[f32; P]; R] {
+        let d = pts[0].len();
+        for row in rows {
+            assert_eq!(row.len(), d);
+        }
+        let mut acc = [[_mm256_setzero_ps(); P]; R];
+        let mut w = [_mm256_setzero_ps(); P];
+        let chunks = d / LANES;
+        for c in 0..chunks {
+            let at = c * LANES;
+            for p in 0..P {
+                // SAFETY: at + 8 <= d, the length of every point and row (checked above).
+                w[p] = unsafe { _mm256_loadu_ps(pts[p].as_ptr().add(at)) };
+            }
+            for r in 0..R {
+                // SAFETY: as above.
+                let z = unsafe { _mm256_loadu_ps(rows[r].as_ptr().add(at)) };
+                for p in 0..P {
+                    acc[r][p] = _mm256_add_ps(acc[r][p], _mm256_mul_ps(z, w[p]));
+                }
+            }
+        }
+        let tail = chunks * LANES;
+        if tail < d {
+            for p in 0..P {
+                let wp = padded(pts[p], tail);
+                // SAFETY: an array of 8 f32.
+                w[p] = unsafe { _mm256_loadu_ps(wp.as_ptr()) };
+            }
+            for r in 0..R {
+                let zr = padded(rows[r], tail);
+                // SAFETY: an array of 8 f32.
+                let z = unsafe { _mm256_loadu_ps(zr.as_ptr()) };
+                for p in 0..P {
+                    acc[r][p] = _mm256_add_ps(acc[r][p], _mm256_mul_ps(z, w[p]));
+                }
+            }
+        }
+        let mut out = [[0.0f32; P]; R];
+        for r in 0..R {
+            for p in 0..P {
+                let mut lanes = [0.0f32; LANES];
+                // SAFETY: an array of 8 f32.
+                unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), acc[r][p]) };
+                out[r][p] = combine(lanes);
+            }
+        }
+        out
+    }
+}
+
+/// wasm simd128: each chunk of 8 partial sums in two 128-bit registers, multiply and add separate.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod wasm {
+    use super::{combine, padded, Kernel, LANES};
+    use core::arch::wasm32::*;
+
+    pub struct Simd128;
+
+    /// Lanes 0-3 and 4-7 of `v[at..at + 8]`.
+    #[inline(always)]
+    fn load(v: &[f32], at: usize) -> [v128; 2] {
+        let chunk: &[f32; LANES] = v[at..at + LANES].try_into().expect("a whole chunk");
+        // SAFETY: reads 8 f32 from an array of 8 (unaligned loads are allowed in wasm).
+        unsafe {
+            [
+                v128_load(chunk.as_ptr().cast()),
+                v128_load(chunk.as_ptr().add(4).cast()),
+            ]
+        }
+    }
+
+    impl Kernel<f32> for Simd128 {
+        #[inline(always)]
+        fn tile<const R: usize, const P: usize>(
+            rows: &[&[f32]; R],
+            pts: &[&[f32]; P],
+        ) -> [[f32; P]; R] {
+            let d = pts[0].len();
+            let zero = f32x4_splat(0.0);
+            let mut acc = [[[zero; 2]; P]; R];
+            let mut w = [[zero; 2]; P];
+            let chunks = d / LANES;
+            let step = |acc: &mut [[[v128; 2]; P]; R], w: &[[v128; 2]; P], z: &[[v128; 2]; R]| {
+                for r in 0..R {
+                    for p in 0..P {
+                        for h in 0..2 {
+                            acc[r][p][h] = f32x4_add(acc[r][p][h], f32x4_mul(z[r][h], w[p][h]));
+                        }
+                    }
+                }
+            };
+            let mut z = [[zero; 2]; R];
+            for c in 0..chunks {
+                let at = c * LANES;
+                for p in 0..P {
+                    w[p] = load(pts[p], at);
+                }
+                for r in 0..R {
+                    z[r] = load(rows[r], at);
+                }
+                step(&mut acc, &w, &z);
+            }
+            let tail = chunks * LANES;
+            if tail < d {
+                for p in 0..P {
+                    w[p] = load(&padded(pts[p], tail), 0);
+                }
+                for r in 0..R {
+                    z[r] = load(&padded(rows[r], tail), 0);
+                }
+                step(&mut acc, &w, &z);
+            }
+            let mut out = [[0.0f32; P]; R];
+            for r in 0..R {
+                for p in 0..P {
+                    let [lo, hi] = acc[r][p];
+                    out[r][p] = combine([
+                        f32x4_extract_lane::<0>(lo),
+                        f32x4_extract_lane::<1>(lo),
+                        f32x4_extract_lane::<2>(lo),
+                        f32x4_extract_lane::<3>(lo),
+                        f32x4_extract_lane::<0>(hi),
+                        f32x4_extract_lane::<1>(hi),
+                        f32x4_extract_lane::<2>(hi),
+                        f32x4_extract_lane::<3>(hi),
+                    ]);
+                }
+            }
+            out
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// The documented order, written out one element at a time.
+    fn by_the_book(z: &[f32], w: &[f32]) -> f32 {
+        let mut lanes = [0.0f32; LANES];
+        let whole = z.len() / LANES * LANES;
+        for i in 0..whole {
+            lanes[i % LANES] += z[i] * w[i];
+        }
+        for (l, i) in (whole..z.len()).enumerate() {
+            lanes[l] += z[i] * w[i];
+        }
+        let s = lanes;
+        ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
+    }
+
     #[test]
-    fn scores_are_dot_products_for_every_shape() {
-        for (b, m, d) in [(1, 1, 1), (3, 5, 7), (4, 2, 8), (9, 3, 19), (6, 10, 64)] {
-            let z: Vec<f64> = (0..b * d)
-                .map(|i| ((i * 37 % 11) as f64 - 5.0) / 7.0)
-                .collect();
-            let w: Vec<f64> = (0..m * d)
-                .map(|i| ((i * 13 % 17) as f64 - 8.0) / 5.0)
-                .collect();
+    fn scores_follow_the_documented_order_for_every_shape() {
+        for (b, m, d) in [
+            (1, 1, 1),
+            (3, 5, 7),
+            (4, 2, 8),
+            (9, 3, 19),
+            (6, 10, 64),
+            (5, 7, 771),
+        ] {
+            let z: Vec<f32> = (0..b * d).map(|i| (i as f32 * 0.377).sin()).collect();
+            let w: Vec<f32> = (0..m * d).map(|i| (i as f32 * 0.911).cos()).collect();
             let mut out = vec![0.0; b * m];
             cosine_scores(&z, &w, d, &mut out);
             for r in 0..b {
                 for j in 0..m {
-                    let exact: f64 = (0..d).map(|k| z[r * d + k] * w[j * d + k]).sum();
-                    assert!((out[r * m + j] - exact).abs() < 1e-12, "{b} {m} {d}");
+                    let want = by_the_book(&z[r * d..(r + 1) * d], &w[j * d..(j + 1) * d]);
+                    assert_eq!(out[r * m + j], f64::from(want), "{b} {m} {d}: ({r}, {j})");
+                    let exact: f64 = (0..d)
+                        .map(|k| f64::from(z[r * d + k]) * f64::from(w[j * d + k]))
+                        .sum();
+                    assert!((out[r * m + j] - exact).abs() < 1e-5 * (d as f64).sqrt());
                 }
             }
         }
     }
 
     #[test]
-    fn vector_and_portable_builds_give_the_same_bits() {
-        let d = 771;
-        let z: Vec<f64> = (0..9 * d).map(|i| (i as f64 * 0.377).sin()).collect();
-        let w: Vec<f64> = (0..7 * d).map(|i| (i as f64 * 0.911).cos()).collect();
-        let (mut a, mut b) = (vec![0.0; 63], vec![0.0; 63]);
-        cosine_scores(&z, &w, d, &mut a);
-        cosine_scores_portable(&z, &w, d, &mut b);
-        assert_eq!(a, b);
+    fn f64_rows_are_scored_in_f64_in_the_same_order() {
+        let d = 19;
+        let z: Vec<f64> = (0..3 * d).map(|i| (i as f64 * 0.377).sin()).collect();
+        let w: Vec<f64> = (0..5 * d).map(|i| (i as f64 * 0.911).cos()).collect();
+        let mut out = vec![0.0; 15];
+        cosine_scores(&z, &w, d, &mut out);
+        for r in 0..3 {
+            for j in 0..5 {
+                let (zr, wj) = (&z[r * d..(r + 1) * d], &w[j * d..(j + 1) * d]);
+                let mut lanes = [0.0f64; LANES];
+                for i in 0..16 {
+                    lanes[i % LANES] += zr[i] * wj[i];
+                }
+                for (l, i) in (16..d).enumerate() {
+                    lanes[l] += zr[i] * wj[i];
+                }
+                let s = lanes;
+                let want = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+                assert_eq!(out[r * 5 + j], want);
+            }
+        }
     }
 
     #[test]
-    fn grouped_and_single_rows_give_the_same_bits() {
-        let d = 37;
-        let z: Vec<f64> = (0..5 * d).map(|i| (i as f64 * 0.731).sin()).collect();
-        let w: Vec<f64> = (0..3 * d).map(|i| (i as f64 * 1.37).cos()).collect();
-        let mut all = vec![0.0; 15];
-        cosine_scores(&z, &w, d, &mut all);
-        for r in 0..5 {
-            let mut one = vec![0.0; 3];
-            cosine_scores(&z[r * d..(r + 1) * d], &w, d, &mut one);
-            assert_eq!(one, all[r * 3..(r + 1) * 3]);
+    fn every_tile_shape_gives_the_same_bits() {
+        let d = 771;
+        let z: Vec<f32> = (0..9 * d).map(|i| (i as f32 * 0.377).sin()).collect();
+        let w: Vec<f32> = (0..7 * d).map(|i| (i as f32 * 0.911).cos()).collect();
+        let mut a = vec![0.0; 63];
+        cosine_scores(&z, &w, d, &mut a);
+        type Scores = fn(&[f32], &[f32], usize, &mut [f64]);
+        #[allow(unused_mut)]
+        let mut kernels: Vec<(&str, Scores)> = vec![
+            ("portable 1x1", drive::<f32, Portable, 1, 1>),
+            ("portable 2x2", drive::<f32, Portable, 2, 2>),
+            ("portable 4x2", drive::<f32, Portable, 4, 2>),
+            ("portable 3x4", drive::<f32, Portable, 3, 4>),
+        ];
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx") {
+            kernels.push(("avx 1x1", drive::<f32, x86::Avx, 1, 1>));
+            kernels.push(("avx 3x3", drive::<f32, x86::Avx, 3, 3>));
+            kernels.push(("avx 4x2", drive::<f32, x86::Avx, 4, 2>));
+        }
+        for (name, f) in kernels {
+            let mut b = vec![0.0; 63];
+            f(&z, &w, d, &mut b);
+            assert_eq!(a, b, "{name}");
         }
     }
 }

@@ -265,6 +265,22 @@ test("the run command's page shows the built-in sample (?sample), with the CLI's
   await page.screenshot({ path: path.join(shots, "sample_top.png"), clip: { x: 0, y: 0, width: 1280, height: 1500 }, fullPage: true });
 });
 
+test("the simd128 and the plain wasm builds give the same report, bit for bit; Chromium gets simd128", async () => {
+  const reports = {};
+  for (const build of ["", "plain", "simd"]) {
+    const page = await openPage(build ? `?sample&wasm=${build}` : "?sample");
+    const section = page.locator("section.dataset", { hasText: "minilm_sample.npz" });
+    await section.waitFor({ timeout: 60000 });
+    const chosen = await page.evaluate(() => document.body.dataset.wasmBuild);
+    assert.equal(chosen, build || "simd", `?wasm=${build}`);
+    reports[build || "default"] = await exportJson(page, section);
+    await page.context().close();
+  }
+  assert.deepEqual(reports.plain, reports.simd, "plain vs simd128");
+  assert.deepEqual(reports.default, reports.simd);
+  assertSameReport(reports.plain, cliReport(path.join(root, "www/sample/minilm_sample.npz")), "plain build vs CLI");
+});
+
 test("the single-file build works from file://: a dropped file, the sample, PNG export", async () => {
   assert.ok(existsSync(singleFile), "dist/infoplane.html is missing: run scripts/build_web.sh");
   const page = await openPage("", pathToFileURL(singleFile).href);
