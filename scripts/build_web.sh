@@ -27,6 +27,7 @@ SIMD_TARGET_DIR="$TARGET_DIR/simd128"
 RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+simd128" CARGO_TARGET_DIR="$SIMD_TARGET_DIR" \
     cargo build --lib --release --locked --target wasm32-unknown-unknown
 SIMD_OUT="$(mktemp -d)"
+trap 'rm -rf "$SIMD_OUT"' EXIT
 wasm-bindgen --target web --no-typescript --out-dir "$SIMD_OUT" \
     "$SIMD_TARGET_DIR/wasm32-unknown-unknown/release/infoplane.wasm"
 if ! cmp -s "$SIMD_OUT/infoplane.js" www/pkg/infoplane.js; then
@@ -34,6 +35,5 @@ if ! cmp -s "$SIMD_OUT/infoplane.js" www/pkg/infoplane.js; then
     exit 1
 fi
 mv "$SIMD_OUT/infoplane_bg.wasm" www/pkg/infoplane_simd_bg.wasm
-rm -rf "$SIMD_OUT"
 echo "built www/pkg ($(du -k www/pkg/infoplane_bg.wasm | cut -f1) KiB of wasm, $(du -k www/pkg/infoplane_simd_bg.wasm | cut -f1) KiB with simd128)"
 python3 scripts/build_single.py

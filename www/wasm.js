@@ -4,8 +4,8 @@
 // `plain`. Both give the same bits (the score kernel's order of operations is fixed); a page's
 // `?wasm=plain` or `?wasm=simd` forces one, so a test can compare them.
 
-// A module whose one function holds a simd128 instruction (i8x16.splat of 0, dropped): it
-// validates only where simd128 is supported.
+// A module whose one function returns a v128 (i32.const 0, i8x16.splat, i8x16.popcnt): it
+// validates only where simd128 is supported (the probe wasm-feature-detect uses).
 const SIMD_PROBE = new Uint8Array([
   0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11,
 ]);

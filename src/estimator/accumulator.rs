@@ -64,7 +64,7 @@ pub enum EstimatorError {
     LabelSetCount { expected: usize, got: usize },
     #[error("n_bins must be at least 2, got {0}")]
     TooFewBins(usize),
-    #[error("{n_bins} reference points of dimension {d} would need more than 2 GiB")]
+    #[error("{n_bins} reference points of dimension {d} would need more than 3 GiB")]
     TooLarge { n_bins: usize, d: usize },
     #[error("cannot merge: {0}")]
     Merge(String),
@@ -335,7 +335,12 @@ impl SoftEntropyAccumulator {
         }
         let temperature = calibration::temperature(config.calibration, config.n_bins, d)?;
         let points = rng::reference_points(config.seed, config.n_bins, d);
-        let reference_points32 = Arc::new(points.iter().map(|&v| v as f32).collect());
+        // The f32 copy the kernel reads; short rows are scored against the f64 points instead.
+        let reference_points32 = Arc::new(if d > scores::F64_MAX_DIM {
+            points.iter().map(|&v| v as f32).collect()
+        } else {
+            Vec::new()
+        });
         Ok(Self {
             config,
             d,
@@ -413,10 +418,6 @@ impl SoftEntropyAccumulator {
         self.reference_points.view()
     }
 
-    /// The reference points rounded to f32 (row-major), as the score kernel reads them.
-    pub fn reference_points_f32(&self) -> &[f32] {
-        &self.reference_points32
-    }
     /// Summed soft assignments of all rows used.
     pub fn counts(&self) -> &[f64] {
         &self.counts
@@ -431,6 +432,47 @@ impl SoftEntropyAccumulator {
     }
     pub fn label_sets(&self) -> &[LabelSetCounts] {
         &self.label_sets
+    }
+
+    /// Reads one row into `row64` (centred when the accumulator centres) and returns its norm, or
+    /// None for a row [`update`](Self::update) skips (all zero, or not finite).
+    fn read_row(&self, src: impl Iterator<Item = f64>, row64: &mut [f64]) -> Option<f64> {
+        let mut sq = 0.0f64;
+        let mut finite = true;
+        for (o, v) in row64.iter_mut().zip(src) {
+            finite &= v.is_finite();
+            sq += v * v;
+            *o = v;
+        }
+        if let Some(c) = &self.centre {
+            // Empty (padding) and broken rows stay skipped; the rest are centred.
+            if finite && sq > 0.0 {
+                sq = 0.0;
+                for (o, &m) in row64.iter_mut().zip(c.iter()) {
+                    *o -= m;
+                    sq += *o * *o;
+                }
+            }
+        }
+        let norm = sq.sqrt();
+        (finite && norm > 0.0 && norm.is_finite()).then_some(norm)
+    }
+
+    /// One row's soft assignment (written to `p`, `n_bins` values) and its own entropy, computed
+    /// exactly as [`update`](Self::update) computes them, without adding them; None (and `p`
+    /// untouched) for a row it would skip.
+    pub fn assign(&self, row: &[f64], p: &mut [f64]) -> Option<f64> {
+        let mut row64 = vec![0.0; self.d];
+        let norm = self.read_row(row.iter().copied(), &mut row64)?;
+        let mut unit = UnitRows::new(1, self.d);
+        unit.set(0, &row64, norm);
+        unit.scores(1, &self.reference_points, &self.reference_points32, p);
+        let mut shifted = vec![0.0; p.len()];
+        Some(metrics::softmax_entropy_in_place(
+            p,
+            self.temperature,
+            &mut shifted,
+        ))
     }
 
     /// Adds a batch of rows `[batch, d]`; `labels[s][r]` is the label of row `r` in label set `s`.
@@ -481,26 +523,7 @@ impl SoftEntropyAccumulator {
             block_rows.clear();
             while next < batch && block_rows.len() < block_len {
                 let src = rows.row(next);
-                let mut sq = 0.0f64;
-                let mut finite = true;
-                for (o, &x) in row64.iter_mut().zip(src.iter()) {
-                    let v: f64 = x.into();
-                    finite &= v.is_finite();
-                    sq += v * v;
-                    *o = v;
-                }
-                if let Some(c) = &self.centre {
-                    // Empty (padding) and broken rows stay skipped; the rest are centred.
-                    if finite && sq > 0.0 {
-                        sq = 0.0;
-                        for (o, &m) in row64.iter_mut().zip(c.iter()) {
-                            *o -= m;
-                            sq += *o * *o;
-                        }
-                    }
-                }
-                let norm = sq.sqrt();
-                if finite && norm > 0.0 && norm.is_finite() {
+                if let Some(norm) = self.read_row(src.iter().map(|&x| x.into()), &mut row64) {
                     block.set(block_rows.len(), &row64, norm);
                     block_rows.push(next);
                 } else {

@@ -172,9 +172,10 @@ impl<T: Element> Kernel<T> for Portable {
     }
 }
 
-/// The last `d mod 8` elements of a row, zero-padded to a whole chunk. A padded lane adds
-/// 0 × w = ±0 to its sum, which leaves it unchanged (a sum that starts at +0 is never −0), so the
-/// vector kernels may add whole chunks and still give the portable kernel's bits.
+/// The last `d mod 8` elements of a row, zero-padded to a whole chunk. Rows and points are both
+/// padded, so a padded lane adds 0 × 0 = +0 to its sum, which leaves it unchanged (a sum that
+/// starts at +0 is never −0), and the vector kernels may add whole chunks and still give the
+/// portable kernel's bits.
 #[cfg(any(
     target_arch = "x86_64",
     all(target_arch = "wasm32", target_feature = "simd128")
@@ -200,7 +201,9 @@ mod x86 {
             rows: &[&[f32]; R],
             pts: &[&[f32]; P],
         ) -> [[f32; P]; R] {
-            // SAFETY: `Avx` is only used after `is_x86_feature_detected!("avx")`.
+            // SAFETY: `Avx` is private to this module's parent, which uses it only after
+            // `is_x86_feature_detected!("avx")` (checked again here in debug builds).
+            debug_assert!(std::arch::is_x86_feature_detected!("avx"));
             unsafe { tile_avx(rows, pts) }
         }
     }
@@ -211,8 +214,8 @@ mod x86 {
         pts: &[&[f32]; P],
     ) -> [[f32; P]; R] {
         let d = pts[0].len();
-        for row in rows {
-            assert_eq!(row.len(), d);
+        for v in rows.iter().chain(pts) {
+            assert_eq!(v.len(), d, "rows and points of different lengths");
         }
         let mut acc = [[_mm256_setzero_ps(); P]; R];
         let mut w = [_mm256_setzero_ps(); P];

@@ -14,7 +14,6 @@ use serde::Serialize;
 
 use crate::estimator::metrics::{self, mean_sd, regularity};
 use crate::estimator::rng::Permuter;
-use crate::estimator::scores;
 use crate::estimator::{Calibration, EstimatorConfig, EstimatorError, SoftEntropyAccumulator};
 
 /// A cloud of points to explain.
@@ -143,29 +142,11 @@ pub fn explain(cloud: &Cloud) -> Result<Explanation, EstimatorError> {
     let per_point = if cloud.per_point { n } else { 0 };
     let mut assignments = vec![0.0; per_point * m];
     let mut point_entropies = vec![f64::NAN; per_point];
-    let mut unit = vec![0.0f64; d];
-    let mut unit32 = vec![0.0f32; d];
-    let mut shifted = vec![0.0f64; m];
     for (i, row) in cloud.points.chunks_exact(d).take(per_point).enumerate() {
-        let norm = row.iter().map(|v| v * v).sum::<f64>().sqrt();
-        if !(norm > 0.0 && norm.is_finite()) {
-            continue;
+        // The accumulator's own path for one row; skipped rows keep zeros and NaN.
+        if let Some(h) = acc.assign(row, &mut assignments[i * m..(i + 1) * m]) {
+            point_entropies[i] = h;
         }
-        // As the accumulator does: normalised in f64, rounded once to f32 for the score kernel
-        // unless the rows are short.
-        for (u, &v) in unit.iter_mut().zip(row) {
-            *u = v / norm;
-        }
-        let p = &mut assignments[i * m..(i + 1) * m];
-        if d <= scores::F64_MAX_DIM {
-            scores::cosine_scores(&unit, w, d, p);
-        } else {
-            for (u, &v) in unit32.iter_mut().zip(&unit) {
-                *u = v as f32;
-            }
-            scores::cosine_scores(&unit32, acc.reference_points_f32(), d, p);
-        }
-        point_entropies[i] = metrics::softmax_entropy_in_place(p, temperature, &mut shifted);
     }
 
     let total: f64 = acc.counts().iter().sum();

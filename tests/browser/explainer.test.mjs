@@ -508,6 +508,39 @@ test("the digits view: fewer digits, clicking an image, bits, the URL and ?embed
   await embedded.context().close();
 });
 
+test("the simd128 and plain wasm builds give the same bits, with rows of 771 values (a ragged last chunk)", async () => {
+  const page = await openPage("?d=2&n=10");
+  const result = await page.evaluate(async () => {
+    const builds = {};
+    for (const [name, file] of [["plain", "infoplane_bg.wasm"], ["simd", "infoplane_simd_bg.wasm"]]) {
+      // The bindings imported twice under two addresses: two module instances, one per build.
+      const bindings = await import(new URL(`www/pkg/infoplane.js?${name}`, location.href).href);
+      await bindings.default({ module_or_path: new URL(`www/pkg/${file}`, location.href) });
+      builds[name] = bindings;
+    }
+    const d = 771;
+    const n = 40;
+    let x = 12345;
+    const points = Float64Array.from({ length: n * d }, () => {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      return x / 2 ** 32 - 0.5;
+    });
+    const labels = Uint32Array.from({ length: n }, (_, i) => i % 3);
+    const settings = { n_bins: 37, seed: 3, calibration: "leading-order", shuffles: 2 };
+    const [a, b] = ["plain", "simd"].map((k) => builds[k].explain(points, d, labels, settings));
+    const differ = [];
+    for (let i = 0; i < a.assignments.length; i++) if (!Object.is(a.assignments[i], b.assignments[i])) differ.push(i);
+    return {
+      differ: differ.length, length: a.assignments.length,
+      numbers: [a.entropy, a.mutual_information, a.baseline.mean].map((v, i) => [v, [b.entropy, b.mutual_information, b.baseline.mean][i]]),
+    };
+  });
+  assert.equal(result.length, 40 * 37);
+  assert.equal(result.differ, 0, "soft assignments differ between the builds");
+  for (const [plain, simd] of result.numbers) assert.ok(Object.is(plain, simd), `${plain} vs ${simd}`);
+  await page.context().close();
+});
+
 test("frame cost at 600 points, m = 100, d = 3 (printed, not asserted)", async () => {
   const page = await openPage("?d=3&m=100&n=600&classes=5&kappa=4");
   await page.locator("#eps-range").focus();
