@@ -7,8 +7,10 @@
 pub const LOG_CLIP: f64 = 1e-9;
 
 /// Turns cosine scores into a soft assignment in place: softmax(s / ε), subtracting the maximum
-/// after the division as the reference's numpy code does.
-pub fn softmax_in_place(scores: &mut [f64], temperature: f64) {
+/// after the division as the reference's numpy code does. The estimator uses the fused
+/// [`softmax_entropy_in_place`]; this two-step form is kept as the tests' reference for it.
+#[cfg(test)]
+fn softmax_in_place(scores: &mut [f64], temperature: f64) {
     let mut max = f64::NEG_INFINITY;
     for s in scores.iter_mut() {
         *s /= temperature;
@@ -24,8 +26,10 @@ pub fn softmax_in_place(scores: &mut [f64], temperature: f64) {
     }
 }
 
-/// [`softmax_in_place`] followed by the row's own entropy (as [`soft_entropy`] of the result, in
-/// efficiency units), with one logarithm per row instead of one per bin: ln p_j is taken as
+/// The max-subtracted tempered softmax of `scores` in place (softmax(s / ε), the maximum
+/// subtracted after the division, as the reference's numpy code does), and the row's own entropy
+/// (as [`soft_entropy`] of the result, in efficiency units), with one logarithm per row instead of
+/// one per bin: ln p_j is taken as
 /// (s_j / ε − max) − ln Σ, which differs from ln(p_j) only by rounding (~1e-16). Probabilities
 /// below [`LOG_CLIP`] use ln of the clip, as the reference does. `shifted` is scratch space of at
 /// least `scores.len()` values.
