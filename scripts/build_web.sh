@@ -16,20 +16,19 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION"; then
         || cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
 fi
 # Two builds of one source: plain wasm32 (www/pkg/infoplane_bg.wasm) and one with the simd128
-# instructions (www/pkg/infoplane_simd_bg.wasm; its own target directory, so the two never
-# invalidate each other's cache). The page loads the second where the browser has simd128
-# (www/wasm.js). Both export the same functions and import the same ones, so one set of
-# bindings serves both; the script checks that.
+# instructions (www/pkg/infoplane_simd_bg.wasm). They share one target directory: cargo keeps
+# dependencies built with other RUSTFLAGS apart and reuses the host-side ones (build scripts,
+# proc macros), so only the final crate is rebuilt on each switch. The page loads the second
+# where the browser has simd128 (www/wasm.js). Both export the same functions and import the
+# same ones, so one set of bindings serves both; the script checks that.
+WASM_OUT="$TARGET_DIR/wasm32-unknown-unknown/release/infoplane.wasm"
 cargo build --lib --release --locked --target wasm32-unknown-unknown
-wasm-bindgen --target web --no-typescript --out-dir www/pkg \
-    "$TARGET_DIR/wasm32-unknown-unknown/release/infoplane.wasm"
-SIMD_TARGET_DIR="$TARGET_DIR/simd128"
-RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+simd128" CARGO_TARGET_DIR="$SIMD_TARGET_DIR" \
+wasm-bindgen --target web --no-typescript --out-dir www/pkg "$WASM_OUT"
+RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+simd128" \
     cargo build --lib --release --locked --target wasm32-unknown-unknown
 SIMD_OUT="$(mktemp -d)"
 trap 'rm -rf "$SIMD_OUT"' EXIT
-wasm-bindgen --target web --no-typescript --out-dir "$SIMD_OUT" \
-    "$SIMD_TARGET_DIR/wasm32-unknown-unknown/release/infoplane.wasm"
+wasm-bindgen --target web --no-typescript --out-dir "$SIMD_OUT" "$WASM_OUT"
 if ! cmp -s "$SIMD_OUT/infoplane.js" www/pkg/infoplane.js; then
     echo "build_web: the simd128 build's bindings differ from the plain build's" >&2
     exit 1
