@@ -4,9 +4,12 @@
 //
 //   scripts/build_web.sh && cargo build --release && (cd tests/browser && npm ci)
 //   node benches/browser_large_dump.mjs [--dir DIR] [--tokens 19000] [--wasm plain|simd]
+//                                       [--workers 1,auto]
 //
-// Without --wasm it runs the page twice, with the plain and with the simd128 build of the wasm core
-// (index.html?wasm=...), one row each.
+// Without --wasm it runs the page with the plain and with the simd128 build of the wasm core
+// (index.html?wasm=...); for each, once per entry of --workers: `auto` is the page's own choice
+// (one worker per core, each analysing a share of the layers), a number fixes it (?workers=N).
+// One row per run.
 //
 // The dump comes from benches/large_dump.py --write-only (13 layers x T tokens x d = 2048,
 // float32, stored npz); T = 19 000 gives 2.02 GB.
@@ -29,6 +32,7 @@ const arg = (name, dflt) => {
 const dir = arg("--dir", null) || mkdtempSync(path.join(tmpdir(), "infoplane-browser-large-"));
 const tokens = arg("--tokens", "19000");
 const builds = arg("--wasm", null) ? [arg("--wasm", null)] : ["plain", "simd"];
+const workerCounts = arg("--workers", "1,auto").split(",");
 const cli = path.join(process.env.CARGO_TARGET_DIR || path.join(root, "target"), "release/infoplane");
 
 const dump = path.join(dir, "large.npz");
@@ -74,13 +78,13 @@ const browserPid = browser._connection?._transport?._process?.pid ?? null;
 const rows = [];
 let failed = false;
 try {
-  for (const build of builds) {
+  for (const build of builds) for (const workers of workerCounts) {
   const context = await browser.newContext({ acceptDownloads: true });
   const page = await context.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
   page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
-  await page.goto(`http://127.0.0.1:${port}/index.html?wasm=${build}`);
+  await page.goto(`http://127.0.0.1:${port}/index.html?wasm=${build}` + (workers === "auto" ? "" : `&workers=${workers}`));
   const chromePid = browserPid ?? Number(execFileSync("pgrep", ["-o", "chromium"], { encoding: "utf8" }).trim());
   const peak = { total: 0, largest: 0, largestType: "" };
   const sampler = setInterval(() => {
@@ -96,20 +100,22 @@ try {
   const wall = (Date.now() - t0) / 1000;
   clearInterval(sampler);
   const wasmMemory = Number(await page.evaluate(() => document.body.dataset.wasmMemory));
+  const used = Number(await page.evaluate(() => document.body.dataset.workers));
   const [download] = await Promise.all([page.waitForEvent("download"), section.getByRole("button", { name: "Export JSON" }).click()]);
   const fromPage = JSON.parse(readFileSync(await download.path(), "utf8"));
   await context.close();
-  rows.push(`| page (Chromium, 1 worker, ${build} wasm) | ${(size / 1e9).toFixed(2)} GB | 13 x ${tokens} x 2048 | ${wall.toFixed(1)} s | ${(size / 1e9 / wall).toFixed(3)} GB/s | all processes ${(peak.total / 1024).toFixed(0)} MiB (idle ${(idle.total / 1024).toFixed(0)} MiB), largest process (${peak.largestType}) ${(peak.largest / 1024).toFixed(0)} MiB, wasm memory ${(wasmMemory / 2 ** 20).toFixed(0)} MiB |`);
-  rows.push({ build, fromPage, errors });
+  rows.push(`| page (Chromium, ${used} worker${used > 1 ? "s" : ""}${workers === "auto" ? " (its choice)" : ""}, ${build} wasm) | ${(size / 1e9).toFixed(2)} GB | 13 x ${tokens} x 2048 | ${wall.toFixed(1)} s | ${(size / 1e9 / wall).toFixed(3)} GB/s | all processes ${(peak.total / 1024).toFixed(0)} MiB (idle ${(idle.total / 1024).toFixed(0)} MiB), largest process (${peak.largestType}) ${(peak.largest / 1024).toFixed(0)} MiB, wasm memory ${(wasmMemory / 2 ** 20).toFixed(0)} MiB (all workers) |`);
+  rows.push({ build: `${build}, ${used} worker(s)`, fromPage, errors });
   }
   const c0 = Date.now();
   const fromCli = JSON.parse(execFileSync(cli, ["analyze", dump], { encoding: "utf8", maxBuffer: 1 << 26 }));
+  const cliThreads = execFileSync("nproc", { encoding: "utf8" }).trim();
   const cliWall = (Date.now() - c0) / 1000;
   fromCli.input.files = fromCli.input.files.map((f) => path.basename(f));
   console.log("| where | size | layers x tokens x d | wall time | throughput | peak RSS |");
   console.log("|---|---|---|---|---|---|");
   for (const row of rows.filter((r) => typeof r === "string")) console.log(row);
-  console.log(`| CLI, same file | ${(size / 1e9).toFixed(2)} GB | 13 x ${tokens} x 2048 | ${cliWall.toFixed(1)} s | ${(size / 1e9 / cliWall).toFixed(3)} GB/s | see large_dump.py |`);
+  console.log(`| CLI, same file (${cliThreads} threads, its default) | ${(size / 1e9).toFixed(2)} GB | 13 x ${tokens} x 2048 | ${cliWall.toFixed(1)} s | ${(size / 1e9 / cliWall).toFixed(3)} GB/s | see large_dump.py |`);
   for (const { build, fromPage, errors } of rows.filter((r) => typeof r !== "string")) {
     const same = JSON.stringify(fromPage) === JSON.stringify(fromCli);
     if (errors.length) console.error(`page errors (${build}):`, errors);

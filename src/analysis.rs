@@ -179,8 +179,39 @@ pub struct InputSummary {
     /// Fingerprints of the data the labels were counted and shuffled over: one for an analysis
     /// and for merged shards of one dataset; several when different datasets were merged (the
     /// shuffles then permuted labels within each dataset only).
-    #[serde(default)]
+    #[serde(default, with = "hex_fingerprints")]
     pub label_data: Vec<u64>,
+}
+
+/// Fingerprints are written as 16 hex digits: a JSON number above 2^53 loses its last digits in
+/// any JavaScript reader (the page's own export among them). Numbers, as states of schema 2 and
+/// earlier wrote them, are still read.
+mod hex_fingerprints {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(values: &[u64], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(values.iter().map(|f| format!("{f:016x}")))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u64>, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Fingerprint {
+            Hex(String),
+            Number(u64),
+        }
+        Vec::<Fingerprint>::deserialize(d)?
+            .into_iter()
+            .map(|f| match f {
+                Fingerprint::Number(n) => Ok(n),
+                Fingerprint::Hex(h) if h.len() == 16 => u64::from_str_radix(&h, 16)
+                    .map_err(|_| serde::de::Error::custom(format!("bad fingerprint '{h}'"))),
+                Fingerprint::Hex(h) => Err(serde::de::Error::custom(format!(
+                    "bad fingerprint '{h}' (expected 16 hex digits)"
+                ))),
+            })
+            .collect()
+    }
 }
 
 /// The numbers read off one label set (and its shuffled copies) with one set of reference points.
@@ -287,6 +318,51 @@ impl LayerState {
     }
 }
 
+/// An analysis's numbers without its counts: what a share of the layers sends to be joined by
+/// [`Analysis::combine_layers`] (the page's workers post it to each other). The counts, when
+/// they must travel, go in [`crate::state`]'s format.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AnalysisNumbers {
+    pub settings: AnalysisSettings,
+    pub input: InputSummary,
+    pub specs: Vec<LabelSetSpec>,
+    pub layers: Vec<(usize, LayerSummary)>,
+}
+
+impl From<&Analysis> for AnalysisNumbers {
+    fn from(a: &Analysis) -> Self {
+        Self {
+            settings: a.settings.clone(),
+            input: a.input.clone(),
+            specs: a.specs.clone(),
+            layers: a
+                .layers
+                .iter()
+                .map(|l| (l.layer, l.summary.clone()))
+                .collect(),
+        }
+    }
+}
+
+impl From<AnalysisNumbers> for Analysis {
+    fn from(n: AnalysisNumbers) -> Self {
+        Self {
+            settings: n.settings,
+            input: n.input,
+            specs: n.specs,
+            layers: n
+                .layers
+                .into_iter()
+                .map(|(layer, summary)| LayerState {
+                    layer,
+                    summary,
+                    accumulators: None,
+                })
+                .collect(),
+        }
+    }
+}
+
 /// The state of an analysis: settings, what went in, and the soft counts of every analysed layer.
 #[derive(Clone, Debug)]
 pub struct Analysis {
@@ -298,6 +374,34 @@ pub struct Analysis {
 
 /// Rows decoded per read; bounds memory at `CHUNK_ROWS × d × 8` bytes whatever the file size.
 const CHUNK_ROWS: usize = 2048;
+
+/// Which of the chosen layers one run analyses: part `part` of `parts` contiguous, nearly equal
+/// shares (a layer's numbers never depend on another layer's, so the shares of one dataset can
+/// run in different threads or Web Workers and [`Analysis::combine_layers`] joins them into
+/// exactly the whole run's result). [`LayerShare::WHOLE`] is every chosen layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LayerShare {
+    pub part: usize,
+    pub parts: usize,
+}
+
+impl LayerShare {
+    pub const WHOLE: LayerShare = LayerShare { part: 0, parts: 1 };
+
+    /// This share of `layers`, in their order: the first `len mod parts` shares take one more.
+    /// Shares past the number of layers are empty.
+    pub fn of<'a>(&self, layers: &'a [usize]) -> &'a [usize] {
+        let parts = self.parts.max(1);
+        let (base, extra) = (layers.len() / parts, layers.len() % parts);
+        let start = (self.part * base + self.part.min(extra)).min(layers.len());
+        let len = if self.part < parts {
+            base + usize::from(self.part < extra)
+        } else {
+            0
+        };
+        &layers[start..(start + len).min(layers.len())]
+    }
+}
 
 /// Parses a layer list such as `0,3,5-7`.
 pub fn parse_layers(text: &str) -> Result<Vec<usize>, String> {
@@ -445,22 +549,33 @@ fn label_slices(plan: &LabelPlan, range: Range<usize>) -> Vec<&[LabelKey]> {
 /// Analyses a dataset made of `files` (see `formats::layout` for what is recognised).
 /// `label_files[i]` marks files whose columns are all label sets (TSV metadata). With
 /// `keep_counts` the result keeps every layer's soft counts, so it can be saved and merged;
-/// without, each layer's counts are dropped once its numbers are read off. `on_layer(done, total)`
-/// is called after each layer (the page shows it as progress).
+/// without, each layer's counts are dropped once its numbers are read off. `share` picks the part
+/// of the chosen layers this run analyses ([`LayerShare::WHOLE`]: all). `on_layer(done, total)`
+/// is called once the layers are known (`done` = 0) and after each layer (the page shows it as
+/// progress).
 pub fn analyze(
     files: &mut [Box<dyn TensorFile>],
     label_files: &[bool],
     overrides: &LayoutOverrides,
     settings: &AnalysisSettings,
     keep_counts: bool,
+    share: LayerShare,
     on_layer: &mut dyn FnMut(usize, usize),
 ) -> Result<Analysis, AnalysisError> {
     let layout = layout::detect(files, label_files, overrides)?;
     let names: Vec<String> = files.iter().map(|f| f.file_name().to_owned()).collect();
     let source = names.join(" + ");
     settings.check(&source)?;
+    if share.parts == 0 || share.part >= share.parts {
+        return Err(AnalysisError::Settings(format!(
+            "{source}: share {} of {} does not exist",
+            share.part, share.parts
+        )));
+    }
     let available: Vec<usize> = layout.layers.iter().map(|l| l.layer).collect();
-    let layers = settings.chosen_layers(&available, &source, "the data has layers")?;
+    let layers = share
+        .of(&settings.chosen_layers(&available, &source, "the data has layers")?)
+        .to_vec();
 
     // Positions (rows within a layer), their label sets, and the summary of what went in.
     let (plan, rows, universe_rows, summary) = match &layout.text {
@@ -529,6 +644,7 @@ pub fn analyze(
     let shuffles = settings.labels.shuffles;
     let mut states = Vec::with_capacity(layers.len());
     let d = layout.d;
+    on_layer(0, layers.len());
     for &layer in &layers {
         let src = layout
             .layers
@@ -825,6 +941,52 @@ impl Analysis {
         Ok(())
     }
 
+    /// Joins analyses of disjoint shares of one dataset's layers (see [`LayerShare`]), in the
+    /// order given, into the analysis of all of them: the layers are concatenated and nothing
+    /// else changes, so the result equals one run over every layer. Everything but the layers
+    /// (settings, what went in, label sets) must be equal, and no layer may appear twice.
+    pub fn combine_layers(parts: Vec<Analysis>) -> Result<Analysis, AnalysisError> {
+        let mut parts = parts.into_iter();
+        let mut all = parts.next().ok_or_else(|| {
+            AnalysisError::Settings("there are no layer shares to combine".into())
+        })?;
+        for part in parts {
+            let refuse = |what: &str| {
+                Err(AnalysisError::Settings(format!(
+                    "cannot combine layer shares of {}: their {what} differ",
+                    all.input.files.join(" + ")
+                )))
+            };
+            let without_layers = |s: &AnalysisSettings| AnalysisSettings {
+                layers: None,
+                ..s.clone()
+            };
+            if without_layers(&all.settings) != without_layers(&part.settings) {
+                return refuse("settings");
+            }
+            if all.input != part.input {
+                return refuse("inputs");
+            }
+            if all.specs != part.specs {
+                return refuse("label sets");
+            }
+            if let Some(l) = part
+                .layers
+                .iter()
+                .find(|l| all.layers.iter().any(|m| m.layer == l.layer))
+            {
+                return Err(AnalysisError::Settings(format!(
+                    "cannot combine layer shares of {}: layer {} is in two of them",
+                    all.input.files.join(" + "),
+                    l.layer
+                )));
+            }
+            all.layers.extend(part.layers);
+        }
+        all.settings.layers = Some(all.layers.iter().map(|l| l.layer).collect());
+        Ok(all)
+    }
+
     /// The temperature ε all layers use (they share d, bins and calibration).
     pub fn temperature(&self) -> Option<f64> {
         self.layers.first().map(|l| l.summary.temperature)
@@ -834,6 +996,46 @@ impl Analysis {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn layer_shares_cover_every_layer_once_in_order() {
+        let layers: Vec<usize> = (10..23).collect();
+        for parts in 1..=15 {
+            let shares: Vec<&[usize]> = (0..parts)
+                .map(|part| LayerShare { part, parts }.of(&layers))
+                .collect();
+            assert_eq!(shares.concat(), layers, "{parts} parts");
+            let (min, max) = (
+                shares.iter().map(|s| s.len()).min().unwrap(),
+                shares.iter().map(|s| s.len()).max().unwrap(),
+            );
+            assert!(max - min <= 1, "{parts} parts: sizes {min}..{max}");
+        }
+        assert_eq!(LayerShare::WHOLE.of(&layers), &layers[..]);
+        assert!(LayerShare { part: 3, parts: 2 }.of(&layers).is_empty());
+    }
+
+    #[test]
+    fn fingerprints_are_written_as_hex_and_read_as_hex_or_numbers() {
+        let input = InputSummary {
+            label_data: vec![10084044336332876487, 7],
+            ..InputSummary::default()
+        };
+        let json = serde_json::to_value(&input).unwrap();
+        assert_eq!(
+            json["label_data"],
+            serde_json::json!(["8bf1b8e576692ac7", "0000000000000007"])
+        );
+        assert_eq!(serde_json::from_value::<InputSummary>(json).unwrap(), input);
+        let mut old = serde_json::to_value(&input).unwrap();
+        old["label_data"] = serde_json::json!([10084044336332876487u64, 7]);
+        assert_eq!(serde_json::from_value::<InputSummary>(old).unwrap(), input);
+        for bad in ["8bf1", "zzzzzzzzzzzzzzzz"] {
+            let mut v = serde_json::to_value(&input).unwrap();
+            v["label_data"] = serde_json::json!([bad]);
+            assert!(serde_json::from_value::<InputSummary>(v).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn layer_lists() {

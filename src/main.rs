@@ -260,6 +260,10 @@ struct AnalyzeArgs {
     /// Also write the mergeable state of this analysis to this file.
     #[arg(long)]
     save_state: Option<PathBuf>,
+    /// Threads, each analysing a share of the layers (default: one per core). The numbers do
+    /// not depend on it.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+    threads: Option<u16>,
 }
 
 #[derive(Args)]
@@ -337,6 +341,43 @@ fn open_all(paths: &[PathBuf], raw_shape: Option<&[usize]>) -> Result<Dataset, S
         labels_only.push(opened.labels_only);
     }
     Ok((files, labels_only))
+}
+
+/// `infoplane analyze`: each thread opens the files itself and analyses one share of the layers
+/// (see [`analysis::LayerShare`]); the shares combine into exactly the one-thread result.
+fn analyze_in_threads(a: &AnalyzeArgs, settings: &AnalysisSettings) -> Result<Analysis, String> {
+    let parts = a.threads.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        usize::from,
+    );
+    let overrides = a.layout.overrides();
+    let run = |part: usize| -> Result<Analysis, String> {
+        let (mut files, labels_only) = open_all(&a.files, a.layout.raw_shape.as_deref())?;
+        analysis::analyze(
+            &mut files,
+            &labels_only,
+            &overrides,
+            settings,
+            a.save_state.is_some(),
+            analysis::LayerShare { part, parts },
+            &mut |_, _| {},
+        )
+        .map_err(|e| e.to_string())
+    };
+    let shares: Vec<Result<Analysis, String>> = std::thread::scope(|scope| {
+        let run = &run;
+        let handles: Vec<_> = (1..parts)
+            .map(|part| scope.spawn(move || run(part)))
+            .collect();
+        let mut shares = vec![run(0)];
+        shares.extend(handles.into_iter().map(|h| {
+            h.join()
+                .unwrap_or_else(|_| Err("an analysis thread stopped".into()))
+        }));
+        shares
+    });
+    let shares = shares.into_iter().collect::<Result<Vec<_>, _>>()?;
+    Analysis::combine_layers(shares).map_err(|e| e.to_string())
 }
 
 fn open_path(path: &PathBuf, raw_shape: Option<&[usize]>) -> Result<Opened, String> {
@@ -556,16 +597,7 @@ fn run(cli: Cli) -> Result<(), String> {
             let settings = a
                 .analysis
                 .settings(a.sequences.as_deref().map(parse_range).transpose()?)?;
-            let (mut files, labels_only) = open_all(&a.files, a.layout.raw_shape.as_deref())?;
-            let result = analysis::analyze(
-                &mut files,
-                &labels_only,
-                &a.layout.overrides(),
-                &settings,
-                a.save_state.is_some(),
-                &mut |_, _| {},
-            )
-            .map_err(|e| e.to_string())?;
+            let result = analyze_in_threads(&a, &settings)?;
             if let Some(path) = &a.save_state {
                 save(path, &result)?;
             }

@@ -10,8 +10,9 @@ use crate::estimator::metrics::{mean, mean_sd, optimality, regularity};
 use crate::estimator::Calibration;
 use crate::labels::{order_name, Direction};
 
-/// Version of the JSON schema below; bumped on any incompatible change.
-pub const SCHEMA_VERSION: u32 = 2;
+/// Version of the JSON schema below; bumped on any incompatible change (3: `input.label_data`
+/// holds the fingerprints as 16 hex digits, which JavaScript reads without loss, not as numbers).
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// The documented report (`infoplane analyze` default output). With several seeds every number is
 /// the mean over seeds and its `_sd` twin the sample standard deviation (null with one seed).

@@ -45,6 +45,7 @@ fn analyze_with(rel: &str, settings: &AnalysisSettings) -> Report {
         &LayoutOverrides::default(),
         settings,
         false,
+        analysis::LayerShare::WHOLE,
         &mut |_, _| {},
     )
     .unwrap();

@@ -250,42 +250,87 @@ function isModelFolder(files) {
   return names.includes("config.json") && names.some((n) => /^model.*\.safetensors$|^pytorch_model.*\.bin$/.test(n));
 }
 
-// `folder`: the checkpoint folder the files came from, which names the dataset.
-function runDataset(files, settings, folder = "") {
-  return new Promise((resolve) => {
-    const worker = newWorker();
-    const label = folder ? `${folder}/` : files.map((f) => f.name).join(" + ");
-    const kind = isModelFolder(files) ? "model" : "analyze";
-    const totalBytes = files.reduce((n, f) => n + f.size, 0);
-    const entry = { bytes: 0, totalBytes, layersDone: 0, layersTotal: 0, layersInFile: 0, started: performance.now(), unit: kind === "model" ? "sequences" : "layers" };
-    const handle = {
-      cancel: () => finish({ files, cancelled: true }),
-    };
-    const finish = (outcome) => {
-      worker.terminate();
-      run.workers.delete(handle);
-      progress.delete(label);
-      showProgress();
-      resolve(outcome);
-    };
-    if (run.cancelled) return resolve({ files, cancelled: true });
-    run.workers.add(handle);
-    progress.set(label, entry);
-    showProgress();
+// Datasets smaller than this run in one worker: more would spend longer starting than reading.
+const SPLIT_BYTES = 32 << 20;
+const CORES = navigator.hardwareConcurrency || 2;
+// `?workers=N` fixes the workers per dataset (tests compare 1 with several).
+const FORCED_WORKERS = Math.max(0, Math.min(64, Number(new URLSearchParams(location.search).get("workers")) || 0));
+
+// How many workers one dataset of `files` gets while `atOnce` datasets run side by side: the
+// cores are shared out; a model folder always gets one (its text runs once for every layer).
+function workersFor(files, atOnce) {
+  if (isModelFolder(files)) return 1;
+  if (FORCED_WORKERS) return FORCED_WORKERS;
+  if (files.reduce((n, f) => n + f.size, 0) < SPLIT_BYTES) return 1;
+  return Math.max(1, Math.floor(CORES / Math.max(1, atOnce)));
+}
+
+// Sends `message` to `worker`; resolves with its result message, rejects with its error; calls
+// `onProgress` with each progress message.
+function ask(worker, message, onProgress, label) {
+  return new Promise((resolve, reject) => {
     worker.onmessage = (event) => {
       const m = event.data;
-      if (m.type === "progress") {
-        Object.assign(entry, { bytes: m.bytes, totalBytes: m.totalBytes, layersDone: m.layersDone, layersTotal: m.layersTotal });
-        entry.layersInFile = Math.max(entry.layersInFile, m.layersTotal);
-        showProgress();
-        return;
-      }
-      if (m.wasmMemory) document.body.dataset.wasmMemory = m.wasmMemory;
-      finish(m.type === "result" ? { files, folder, settings, result: JSON.parse(m.json) } : { files, error: folder ? `${folder}/: ${m.message}` : m.message });
+      if (m.type === "progress") onProgress(m);
+      else if (m.type === "result") resolve(m);
+      else reject(new Error(m.message));
     };
-    worker.onerror = (event) => finish({ files, error: `${label}: ${event.message || "the analysis stopped"}` });
-    wasmModule().then((wasm) => worker.postMessage({ id: label, kind, name: folder || "model", files, settings, wasm }));
+    worker.onerror = (event) => reject(new Error(`${label}: ${event.message || "the analysis stopped"}`));
+    worker.postMessage(message);
   });
+}
+
+// Analyses one dataset. `folder`: the checkpoint folder the files came from, which names the
+// dataset; `atOnce`: datasets running side by side. With several workers each analyses a share
+// of the layers (a layer's numbers never depend on another's); the first then joins the shares'
+// numbers into the result, which equals one worker's (and the CLI's) bit for bit. Each worker
+// reads its own layers' bytes straight from the File: no chunk crosses between threads.
+async function runDataset(files, settings, folder = "", atOnce = 1) {
+  if (run.cancelled) return { files, cancelled: true };
+  const label = folder ? `${folder}/` : files.map((f) => f.name).join(" + ");
+  const kind = isModelFolder(files) ? "model" : "analyze";
+  const shares = workersFor(files, atOnce);
+  const workers = Array.from({ length: shares }, newWorker);
+  let cancelled = null;
+  const cancel = new Promise((resolve) => (cancelled = resolve));
+  const handle = { cancel: () => cancelled({ files, cancelled: true }) };
+  run.workers.add(handle);
+  const totalBytes = files.reduce((n, f) => n + f.size, 0);
+  const entry = { bytes: 0, totalBytes, layersDone: 0, layersTotal: 0, layersInFile: 0, started: performance.now(), unit: kind === "model" ? "sequences" : "layers" };
+  progress.set(label, entry);
+  showProgress();
+  // Each share reports its own bytes and layers; the dataset's progress is their sum.
+  const seen = workers.map(() => ({ bytes: 0, totalBytes: 0, layersDone: 0, layersTotal: 0 }));
+  const sum = (key) => seen.reduce((n, p) => n + p[key], 0);
+  const onProgress = (i) => (m) => {
+    seen[i] = m;
+    Object.assign(entry, { bytes: sum("bytes"), totalBytes: Math.max(...seen.map((p) => p.totalBytes)), layersDone: sum("layersDone"), layersTotal: sum("layersTotal") });
+    entry.layersInFile = Math.max(entry.layersInFile, entry.layersTotal);
+    showProgress();
+  };
+  const memory = (results) => results.reduce((n, r) => n + (r.wasmMemory || 0), 0);
+  try {
+    const wasm = await wasmModule();
+    const base = { id: label, name: folder || "model", files, settings, wasm };
+    const work = shares === 1
+      ? ask(workers[0], { ...base, kind }, onProgress(0), label).then((m) => ({ json: m.json, wasmMemory: memory([m]) }))
+      : Promise.all(workers.map((w, part) => ask(w, { ...base, kind: "layers", part, parts: shares }, onProgress(part), label)))
+        .then((results) => ask(workers[0], { id: label, kind: "combine", wasm, shares: results.map((r) => r.numbers), files: results[0].files }, () => {}, label)
+          .then((m) => ({ json: m.json, wasmMemory: memory(results) })));
+    const outcome = await Promise.race([work, cancel]);
+    if (outcome.cancelled) return outcome;
+    // The wasm memory of all its workers at the end, for benches/browser_large_dump.mjs.
+    if (outcome.wasmMemory) document.body.dataset.wasmMemory = outcome.wasmMemory;
+    document.body.dataset.workers = shares;
+    return { files, folder, settings, result: JSON.parse(outcome.json) };
+  } catch (error) {
+    return { files, error: folder && !error.message.startsWith(label) ? `${folder}/: ${error.message}` : error.message };
+  } finally {
+    for (const w of workers) w.terminate();
+    run.workers.delete(handle);
+    progress.delete(label);
+    showProgress();
+  }
 }
 
 // The training step in a checkpoint's name: step1000, step-1000, checkpoint-500, ckpt_20, iter300,
@@ -390,7 +435,7 @@ async function renderTrajectory(done) {
 async function pool(tasks) {
   const out = new Array(tasks.length);
   let next = 0;
-  const lanes = Math.max(1, Math.min(navigator.hardwareConcurrency || 2, tasks.length));
+  const lanes = Math.max(1, Math.min(CORES, tasks.length));
   await Promise.all(Array.from({ length: lanes }, async () => {
     while (next < tasks.length) {
       const i = next++;
@@ -441,11 +486,12 @@ async function analyzeFiles(fileList) {
   const folders = groupByFolder(files);
   let outcomes;
   if (folders.size > 1) {
-    outcomes = await pool([...folders].map(([folder, group]) => () => runDataset(group, settings, folder)));
+    const atOnce = Math.min(CORES, folders.size);
+    outcomes = await pool([...folders].map(([folder, group]) => () => runDataset(group, settings, folder, atOnce)));
   } else {
     outcomes = [await runDataset(files, settings, [...folders.keys()][0])];
     if (files.length > 1 && outcomes[0].error && !thisRun.cancelled) {
-      outcomes = await pool(files.map((f) => () => runDataset([f], settings)));
+      outcomes = await pool(files.map((f) => () => runDataset([f], settings, "", Math.min(CORES, files.length))));
     }
   }
   if (thisRun.cancelled) {

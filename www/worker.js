@@ -1,8 +1,10 @@
-// Runs the wasm core off the main thread, so the page never freezes: one dataset per "analyze"
-// message, or one trajectory chart per "trajectory" message. Each message carries the wasm to
-// load: the URL of the build the page chose (www/wasm.js), or the compiled module (the
-// single-file build, which has no wasm file to fetch).
-import init, { analyze, analyze_model, trajectory_chart } from "./pkg/infoplane.js";
+// Runs the wasm core off the main thread, so the page never freezes. Messages (`kind`): "analyze"
+// (one dataset), "layers" (one share of a dataset's layers, `part` of `parts`; its numbers come
+// back as a JS object), "combine" (the numbers of every share, joined into the dataset's result),
+// "model" (a model folder run on text) and "trajectory" (one trajectory chart). Each message
+// carries the wasm to load: the URL of the build the page chose (www/wasm.js), or the compiled
+// module (the single-file build, which has no wasm file to fetch).
+import init, { analyze, analyze_layers, analyze_model, combine_layers, trajectory_chart } from "./pkg/infoplane.js";
 
 let ready = null;
 
@@ -10,19 +12,29 @@ self.onmessage = async (event) => {
   const { id, kind, wasm } = event.data;
   try {
     ready ??= init(wasm ? { module_or_path: wasm } : undefined);
+    // The instance's memory (it only grows), for benches/browser_large_dump.mjs.
+    const memory = async () => (await ready).memory.buffer.byteLength;
     await ready;
     if (kind === "trajectory") {
       const svgs = event.data.orders.map((o) => [o.name, trajectory_chart(o.points, o.name)]);
       self.postMessage({ id, type: "result", json: JSON.stringify(svgs) });
       return;
     }
+    if (kind === "combine") {
+      self.postMessage({ id, type: "result", json: combine_layers(event.data.shares, event.data.files) });
+      return;
+    }
     const { files, settings } = event.data;
     const report = (bytes, totalBytes, layersDone, layersTotal) =>
       self.postMessage({ id, type: "progress", bytes, totalBytes, layersDone, layersTotal });
+    if (kind === "layers") {
+      const share = analyze_layers(files, settings, event.data.part, event.data.parts, report);
+      self.postMessage({ id, type: "result", numbers: share.numbers, files: share.files, wasmMemory: await memory() });
+      return;
+    }
     // A model folder: its progress counts sequences of text, not layers.
     const json = kind === "model" ? analyze_model(files, event.data.name, settings, report) : analyze(files, settings, report);
-    // The wasm instance's memory at the end (it only grows), for benches/browser_large_dump.mjs.
-    self.postMessage({ id, type: "result", json, wasmMemory: (await ready).memory.buffer.byteLength });
+    self.postMessage({ id, type: "result", json, wasmMemory: await memory() });
   } catch (error) {
     self.postMessage({ id, type: "error", message: String((error && error.message) || error) });
   }

@@ -9,11 +9,9 @@ use wasm_bindgen::prelude::*;
 use crate::estimator::Calibration;
 use crate::explainer::data::LabelledRows;
 use crate::explainer::{self, projection, Cloud};
-use crate::formats::{one_line, open};
+use crate::formats::open;
 
-fn js_error(e: impl std::fmt::Display) -> JsValue {
-    JsValue::from_str(&one_line(&e.to_string()))
-}
+use super::js_error;
 
 fn set(object: &JsValue, name: &str, value: &JsValue) -> Result<(), JsValue> {
     js_sys::Reflect::set(object, &JsValue::from_str(name), value).map(drop)

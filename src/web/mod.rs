@@ -6,10 +6,10 @@ use std::cell::RefCell;
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::rc::Rc;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
-use crate::analysis::{self, AnalysisSettings};
+use crate::analysis::{self, Analysis, AnalysisNumbers, AnalysisSettings};
 use crate::estimator::{Calibration, EstimatorConfig};
 use crate::formats::layout::LayoutOverrides;
 use crate::formats::open;
@@ -205,7 +205,9 @@ pub fn analyze(
     settings: JsValue,
     progress: &js_sys::Function,
 ) -> Result<String, JsValue> {
-    analyze_files(files, settings, progress).map_err(one_line_error)
+    let (result, described) = analyze_files(files, settings, analysis::LayerShare::WHOLE, progress)
+        .map_err(one_line_error)?;
+    Ok(result_json(&result, described).to_string())
 }
 
 /// The message of a thrown error on one line (see [`crate::formats::one_line`]).
@@ -216,11 +218,66 @@ fn one_line_error(e: JsValue) -> JsValue {
     }
 }
 
+/// Analyses share `part` of `parts` of the layers of `files` (see [`analysis::LayerShare`]), like
+/// [`analyze`]; the page runs the shares of one dataset in several workers. Returns
+/// `{"numbers": <the share's numbers>, "files": [...]}`: the numbers as a JS object (exact
+/// doubles, NaN kept, 64-bit integers as BigInt), for [`combine_layers`].
+#[wasm_bindgen]
+pub fn analyze_layers(
+    files: js_sys::Array,
+    settings: JsValue,
+    part: usize,
+    parts: usize,
+    progress: &js_sys::Function,
+) -> Result<JsValue, JsValue> {
+    let share = analysis::LayerShare { part, parts };
+    let (result, described) =
+        analyze_files(files, settings, share, progress).map_err(one_line_error)?;
+    let out = js_sys::Object::new();
+    let numbers = AnalysisNumbers::from(&result)
+        .serialize(&numbers_serializer())
+        .map_err(js_error)?;
+    js_sys::Reflect::set(&out, &"numbers".into(), &numbers)?;
+    js_sys::Reflect::set(
+        &out,
+        &"files".into(),
+        &JsValue::from_str(&serde_json::Value::Array(described).to_string()),
+    )?;
+    Ok(out.into())
+}
+
+/// Joins the numbers of every share (in share order) that [`analyze_layers`] returned for one
+/// dataset, and `files` (one share's `files`), into [`analyze`]'s JSON: the same report, bit for
+/// bit, as one run over all layers.
+#[wasm_bindgen]
+pub fn combine_layers(shares: js_sys::Array, files: &str) -> Result<String, JsValue> {
+    let parts = shares
+        .iter()
+        .map(|n| serde_wasm_bindgen::from_value::<AnalysisNumbers>(n).map(Analysis::from))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(js_error)?;
+    let combined = Analysis::combine_layers(parts).map_err(js_error)?;
+    let described: Vec<serde_json::Value> = serde_json::from_str(files).map_err(js_error)?;
+    Ok(result_json(&combined, described).to_string())
+}
+
+/// Numbers cross between workers as JS values: u64 counts and fingerprints as BigInt, so none
+/// loses a bit (a JS number holds 53).
+fn numbers_serializer() -> serde_wasm_bindgen::Serializer {
+    serde_wasm_bindgen::Serializer::new().serialize_large_number_types_as_bigints(true)
+}
+
+/// Any error as a thrown one-line message.
+fn js_error(e: impl std::fmt::Display) -> JsValue {
+    JsValue::from_str(&crate::formats::one_line(&e.to_string()))
+}
+
 fn analyze_files(
     files: js_sys::Array,
     settings: JsValue,
+    share: analysis::LayerShare,
     progress: &js_sys::Function,
-) -> Result<String, JsValue> {
+) -> Result<(analysis::Analysis, Vec<serde_json::Value>), JsValue> {
     let (s, settings) = parse_settings(settings)?;
     let overrides = LayoutOverrides {
         hidden: s.hidden.filter(|h| !h.is_empty()),
@@ -268,10 +325,11 @@ fn analyze_files(
         &overrides,
         &settings,
         false,
+        share,
         &mut on_layer,
     )
     .map_err(|e| JsValue::from_str(&e.to_string()))?;
-    Ok(result_json(&result, described).to_string())
+    Ok((result, described))
 }
 
 /// The dropped files, and the progress reporter that counts the bytes read from them.

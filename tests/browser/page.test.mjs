@@ -223,27 +223,29 @@ test("the main thread stays responsive during a large analysis", async () => {
   assert.match(status, /1 dataset analysed/);
 });
 
+// A version 1.0 .npy of `data` (a typed array) with numpy dtype `descr` and `shape`.
+function npyFile(descr, shape, data) {
+  const header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(", ")},), }`.padEnd(118, " ") + "\n";
+  return Buffer.concat([Buffer.from("\x93NUMPY\x01\x00", "latin1"), Buffer.from([header.length, 0]), Buffer.from(header), Buffer.from(data.buffer)]);
+}
+
 // 6 layers × 12 000 tokens × d = 768 float32 (221 MB), written once as one .npy per layer plus ids.
 let bigFiles = null;
 function bigDump() {
   if (bigFiles) return bigFiles;
   const dir = mkdtempSync(path.join(tmpdir(), "infoplane-big-"));
   const layers = 6, T = 12000, d = 768;
-  const npy = (descr, shape, data) => {
-    const header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(", ")},), }`.padEnd(118, " ") + "\n";
-    return Buffer.concat([Buffer.from("\x93NUMPY\x01\x00", "latin1"), Buffer.from([header.length, 0]), Buffer.from(header), Buffer.from(data.buffer)]);
-  };
   bigFiles = [];
   for (let l = 0; l < layers; l++) {
     const data = new Float32Array(T * d);
     let x = 12345 + l;
     for (let i = 0; i < data.length; i++) { x = (x * 1103515245 + 12345) % 2147483648; data[i] = x / 2147483648 - 0.5; }
     const f = path.join(dir, `layer_${l}.npy`);
-    writeFileSync(f, npy("<f4", [T, d], data));
+    writeFileSync(f, npyFile("<f4", [T, d], data));
     bigFiles.push(f);
   }
   const idsFile = path.join(dir, "input_ids.npy");
-  writeFileSync(idsFile, npy("<i8", [T], new BigInt64Array(T).map((_, i) => BigInt((i * 7919) % 5000))));
+  writeFileSync(idsFile, npyFile("<i8", [T], new BigInt64Array(T).map((_, i) => BigInt((i * 7919) % 5000))));
   bigFiles.push(idsFile);
   return bigFiles;
 }
@@ -279,6 +281,61 @@ test("the simd128 and the plain wasm builds give the same report, bit for bit; C
   assert.deepEqual(reports.plain, reports.simd, "plain vs simd128");
   assert.deepEqual(reports.default, reports.simd);
   assertSameReport(reports.plain, cliReport(path.join(root, "www/sample/minilm_sample.npz")), "plain build vs CLI");
+});
+
+test("several workers per dataset give one worker's report bit for bit, and the CLI's", async () => {
+  // 221 MB: large enough that the page shares its layers out over the cores by itself.
+  const files = bigDump();
+  const runs = {};
+  for (const workers of ["", "1"]) {
+    const page = await openPage(workers ? `?workers=${workers}` : "");
+    await page.setInputFiles("#files", files);
+    const section = page.locator("section.dataset");
+    await section.waitFor({ timeout: 300000 });
+    runs[workers || "default"] = {
+      report: await exportJson(page, section),
+      workers: await page.evaluate(() => document.body.dataset.workers),
+      cores: await page.evaluate(() => navigator.hardwareConcurrency),
+    };
+    await page.context().close();
+  }
+  assert.equal(runs.default.workers, String(runs.default.cores), "one worker per core by default");
+  assert.equal(runs["1"].workers, "1");
+  assert.deepEqual(runs.default.report, runs["1"].report, `${runs.default.workers} workers vs 1`);
+  const whole = JSON.parse(execFileSync(cli, ["analyze", ...files], { encoding: "utf8", maxBuffer: 1 << 26 }));
+  assertSameReport(runs.default.report, whole, "workers vs CLI");
+
+  // Small dumps with the workers forced: more workers than layers (empty shares), centring,
+  // seeds and shuffled baselines, and a layer of NaN rows only (its numbers are NaN, which must
+  // survive the trip between workers).
+  const dir = mkdtempSync(path.join(tmpdir(), "infoplane-nan-"));
+  const T = 40, d = 16;
+  const nanFiles = [0, 1, 2].map((l) => {
+    const data = new Float32Array(T * d).map((_, i) => (l === 1 ? NaN : Math.sin(i * (l + 1.7))));
+    const f = path.join(dir, `layer_${l}.npy`);
+    writeFileSync(f, npyFile("<f4", [T, d], data));
+    return f;
+  });
+  const ids = path.join(dir, "input_ids.npy");
+  writeFileSync(ids, npyFile("<i8", [T], new BigInt64Array(T).map((_, i) => BigInt(i % 7))));
+  nanFiles.push(ids);
+  const dump = path.join(fixtures, "formats/dump.npz");
+  for (const [query, input, args] of [
+    ["?workers=3&shuffles=2&seeds=2&centre=1", [dump], ["--shuffles", "2", "--seeds", "2", "--centre"]],
+    ["?workers=7", [dump], []],
+    ["?workers=2", nanFiles, []],
+  ]) {
+    const page = await openPage(query);
+    await page.setInputFiles("#files", input);
+    const section = page.locator("section.dataset");
+    await section.waitFor({ timeout: 60000 });
+    const fromPage = await exportJson(page, section);
+    assert.equal(await page.evaluate(() => document.body.dataset.workers), query.match(/workers=(\d+)/)[1]);
+    const expected = JSON.parse(execFileSync(cli, ["analyze", ...input, ...args], { encoding: "utf8" }));
+    assertSameReport(fromPage, expected, query);
+    await page.context().close();
+  }
+  rmSync(dir, { recursive: true });
 });
 
 test("the single-file build works from file://: a dropped file, the sample, PNG export", async () => {
@@ -347,7 +404,7 @@ test("baselines, seeds, minimum count, back-off, centring and excluded positions
   await section.waitFor({ timeout: 60000 });
   const fromPage = await exportJson(page, section);
   assertSameReport(fromPage, cliReport(file, ["--shuffles", "3", "--seeds", "2", "--min-count", "2", "--backoff", "2", "--centre", "--exclude-first", "2"]), "numbers you can trust");
-  assert.equal(fromPage.schema, 2);
+  assert.equal(fromPage.schema, 3);
   assert.ok(fromPage.layers[0].backoff, "no back-off in the report");
   // The table: mean ± sd over the seeds, the corrected values with their baseline, the back-off.
   const table = section.locator("table").first();
