@@ -8,6 +8,7 @@ use std::sync::Arc;
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
+use crate::estimator::accumulator::LabelIds;
 use crate::estimator::{EstimatorConfig, EstimatorError, LabelKey, SoftEntropyAccumulator};
 use crate::formats::layout::{self, LayerSource, LayoutOverrides};
 use crate::formats::tensor::{StreamError, TensorFile};
@@ -452,8 +453,9 @@ type StatesSink<'a> = dyn FnMut(
     ) -> Result<(), EstimatorError>
     + 'a;
 
-/// Streams the rows `rows` (ascending row indices within one layer) of `src`, handing each
-/// gathered run of them to `f(range into rows, rows × d values)`.
+/// Streams the rows `rows` (ascending row indices within one layer) of `src`, handing each run of
+/// consecutive requested rows to `f(range into rows, rows × d values)`, in order. Runs are
+/// slices of the decoded chunk itself; only a row split between two chunks is copied.
 fn stream_rows(
     file: &mut dyn TensorFile,
     src: &LayerSource,
@@ -464,27 +466,43 @@ fn stream_rows(
     let (Some(&lo), Some(&hi)) = (rows.first(), rows.last()) else {
         return Ok(());
     };
+    // The file row that the next decoded value starts (or, with `split` holding part of a row,
+    // continues), and the next requested row (index into `rows`).
     let mut row = lo;
     let mut cursor = 0usize;
-    let mut pending: Vec<f64> = Vec::with_capacity(CHUNK_ROWS * d);
-    let mut gathered: Vec<f64> = Vec::new();
+    let mut split: Vec<f64> = Vec::with_capacity(d);
     let mut sink = |chunk: &[f64]| -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        pending.extend_from_slice(chunk);
-        let whole = pending.len() / d;
-        let end_row = row + whole;
-        let start = cursor;
-        while cursor < rows.len() && rows[cursor] < end_row {
-            cursor += 1;
-        }
-        if cursor > start {
-            gathered.clear();
-            for &r in &rows[start..cursor] {
-                gathered.extend_from_slice(&pending[(r - row) * d..(r - row + 1) * d]);
+        let stop = |e| Box::new(Stop(e));
+        let mut data = chunk;
+        if !split.is_empty() {
+            let take = (d - split.len()).min(data.len());
+            split.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            if split.len() < d {
+                return Ok(());
             }
-            f(start..cursor, &gathered).map_err(|e| Box::new(Stop(e)))?;
+            if rows.get(cursor) == Some(&row) {
+                f(cursor..cursor + 1, &split).map_err(stop)?;
+                cursor += 1;
+            }
+            split.clear();
+            row += 1;
         }
-        pending.drain(..whole * d);
-        row = end_row;
+        let whole = data.len() / d;
+        while cursor < rows.len() && rows[cursor] < row + whole {
+            let first = cursor;
+            cursor += 1;
+            while cursor < rows.len() && rows[cursor] == rows[cursor - 1] + 1 {
+                if rows[cursor] >= row + whole {
+                    break;
+                }
+                cursor += 1;
+            }
+            let (a, b) = (rows[first] - row, rows[cursor - 1] - row + 1);
+            f(first..cursor, &data[a * d..b * d]).map_err(stop)?;
+        }
+        split.extend_from_slice(&data[whole * d..]);
+        row += whole;
         Ok(())
     };
     let first = src.first_element + lo * d;
@@ -531,9 +549,20 @@ impl RowMean {
 fn update_all(
     accs: &mut [SoftEntropyAccumulator],
     rows: ArrayView2<'_, f64>,
-    labels: &[&[LabelKey]],
+    plan: &LabelPlan,
+    ids: &LabelIds,
+    range: Range<usize>,
 ) -> Result<(), EstimatorError> {
-    accs.iter_mut().try_for_each(|a| a.update(rows, labels))
+    let labels = label_slices(plan, range.clone());
+    let ids = ids.slices(range);
+    accs.iter_mut()
+        .try_for_each(|a| a.update_indexed(rows, &labels, &ids))
+}
+
+/// The dense ids of the plan's label columns (in [`label_slices`]' order), numbered once for
+/// every layer and seed.
+fn label_ids(plan: &LabelPlan) -> Result<LabelIds, EstimatorError> {
+    LabelIds::new(&label_slices(plan, 0..plan.positions.len()))
 }
 
 /// The label columns an accumulator takes for positions `range` of the plan: the label sets, then
@@ -640,6 +669,7 @@ pub fn analyze(
     };
 
     let prototype = settings.accumulators(layout.d, &plan.specs)?;
+    let ids = label_ids(&plan)?;
     let n_sets = plan.specs.len();
     let shuffles = settings.labels.shuffles;
     let mut states = Vec::with_capacity(layers.len());
@@ -670,7 +700,7 @@ pub fn analyze(
         stream_rows(file, src, d, &rows, &mut |range, values| {
             let view = ArrayView2::from_shape((range.len(), d), values)
                 .expect("gathered rows have d columns");
-            update_all(&mut accs, view, &label_slices(&plan, range))
+            update_all(&mut accs, view, &plan, &ids, range)
         })?;
         states.push(LayerState::new(layer, accs, n_sets, shuffles, keep_counts));
         on_layer(states.len(), layers.len());
@@ -735,6 +765,7 @@ pub fn analyze_model(
         let prototype = settings.accumulators(model.d(), &plan.specs)?;
         layers.iter().map(|_| prototype.clone()).collect()
     };
+    let ids = label_ids(&plan)?;
     // slot[layer] = index into `accs`, for the layers analysed.
     let mut slot = vec![None; model.hidden_states()];
     for (i, &l) in layers.iter().enumerate() {
@@ -806,7 +837,7 @@ pub fn analyze_model(
                 rows.extend(states.row(p - range.start).iter().map(|&v| f64::from(v)));
             }
             let view = ArrayView2::from_shape((at.len(), d), &rows).expect("rows have d columns");
-            update_all(&mut accs[i], view, &label_slices(&plan, at))
+            update_all(&mut accs[i], view, &plan, &ids, at)
         },
     )?;
     let n_sets = plan.specs.len();
@@ -996,6 +1027,73 @@ impl Analysis {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A tensor whose element i is i, streamed in chunks of a fixed size (rows split anywhere).
+    struct Counting {
+        chunk: usize,
+    }
+
+    impl TensorFile for Counting {
+        fn file_name(&self) -> &str {
+            "counting"
+        }
+        fn tensors(&self) -> &[crate::formats::tensor::TensorInfo] {
+            &[]
+        }
+        fn read_f64(
+            &mut self,
+            _: &str,
+            range: Range<usize>,
+            _: usize,
+            sink: &mut crate::formats::tensor::Sink<'_>,
+        ) -> Result<(), StreamError> {
+            let values: Vec<f64> = range.map(|i| i as f64).collect();
+            for c in values.chunks(self.chunk) {
+                sink(c).map_err(StreamError::Sink)?;
+            }
+            Ok(())
+        }
+        fn read_i64(&mut self, _: &str) -> Result<Vec<i64>, FormatError> {
+            unreachable!()
+        }
+    }
+
+    #[test]
+    fn streamed_rows_arrive_whole_and_in_order_however_chunks_split_them() {
+        let d = 3;
+        let src = LayerSource {
+            layer: 0,
+            tensor: layout::TensorRef {
+                file: 0,
+                name: "h".into(),
+            },
+            first_element: 6,
+        };
+        let rows = [1usize, 2, 3, 5, 8, 9, 10, 11, 13];
+        let expected: Vec<f64> = rows
+            .iter()
+            .flat_map(|&r| (0..d).map(move |k| (6 + r * d + k) as f64))
+            .collect();
+        for chunk in 1..=40 {
+            let (mut got, mut next) = (Vec::new(), 0);
+            stream_rows(
+                &mut Counting { chunk },
+                &src,
+                d,
+                &rows,
+                &mut |range, values| {
+                    assert_eq!(range.start, next, "chunk {chunk}: runs out of order");
+                    assert_eq!(values.len(), range.len() * d, "chunk {chunk}");
+                    next = range.end;
+                    got.extend_from_slice(values);
+                    Ok(())
+                },
+            )
+            .unwrap();
+            assert_eq!(next, rows.len(), "chunk {chunk}: rows missing");
+            assert_eq!(got, expected, "chunk {chunk}");
+        }
+    }
 
     #[test]
     fn layer_shares_cover_every_layer_once_in_order() {
