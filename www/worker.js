@@ -2,8 +2,7 @@
 // (one dataset), "layers" (one share of a dataset's layers, `part` of `parts`; its numbers come
 // back as a JS object), "combine" (the numbers of every share, joined into the dataset's result),
 // "model" (a model folder run on text) and "trajectory" (one trajectory chart). Each message
-// carries the wasm to load: the URL of the build the page chose (www/wasm.js), or the compiled
-// module (the single-file build, which has no wasm file to fetch).
+// carries the wasm module, compiled once by the page (www/app.js `wasmModule`), to instantiate.
 import init, { analyze, analyze_layers, analyze_model, combine_layers, trajectory_chart } from "./pkg/infoplane.js";
 
 let ready = null;
