@@ -107,9 +107,9 @@ try {
   rows.push(`| page (Chromium, ${used} worker${used > 1 ? "s" : ""}${workers === "auto" ? " (its choice)" : ""}, ${build} wasm) | ${(size / 1e9).toFixed(2)} GB | 13 x ${tokens} x 2048 | ${wall.toFixed(1)} s | ${(size / 1e9 / wall).toFixed(3)} GB/s | all processes ${(peak.total / 1024).toFixed(0)} MiB (idle ${(idle.total / 1024).toFixed(0)} MiB), largest process (${peak.largestType}) ${(peak.largest / 1024).toFixed(0)} MiB, wasm memory ${(wasmMemory / 2 ** 20).toFixed(0)} MiB (all workers) |`);
   rows.push({ build: `${build}, ${used} worker(s)`, fromPage, errors });
   }
+  const cliThreads = execFileSync("nproc", { encoding: "utf8" }).trim();
   const c0 = Date.now();
   const fromCli = JSON.parse(execFileSync(cli, ["analyze", dump], { encoding: "utf8", maxBuffer: 1 << 26 }));
-  const cliThreads = execFileSync("nproc", { encoding: "utf8" }).trim();
   const cliWall = (Date.now() - c0) / 1000;
   fromCli.input.files = fromCli.input.files.map((f) => path.basename(f));
   console.log("| where | size | layers x tokens x d | wall time | throughput | peak RSS |");

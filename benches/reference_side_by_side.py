@@ -255,7 +255,8 @@ def main():
             t, ts, one = best_of(args.repeats, lambda: run_binary(binary, path, 1, "json"))
             runs.append(("infoplane CLI", "1 thread", t, ts))
             t, ts, every = best_of(args.repeats, lambda: run_binary(binary, path, None, "json"))
-            runs.append(("infoplane CLI", f"{os.cpu_count()} threads (default)", t, ts))
+            cores = len(os.sched_getaffinity(0))
+            runs.append(("infoplane CLI", f"{min(cores, args.layers)} threads (default)", t, ts))
             if not same_report(one, every):
                 failures.append(f"d={d}: the CLI's reports with 1 and all threads differ")
             if not args.no_page:

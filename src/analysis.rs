@@ -185,8 +185,8 @@ pub struct InputSummary {
 }
 
 /// Fingerprints are written as 16 hex digits: a JSON number above 2^53 loses its last digits in
-/// any JavaScript reader (the page's own export among them). Numbers, as states of schema 2 and
-/// earlier wrote them, are still read.
+/// any JavaScript reader (the page's own export among them). Numbers, as reports of schema 2 and
+/// states of version 3 wrote them, are still read.
 mod hex_fingerprints {
     use serde::{Deserialize, Deserializer, Serializer};
 
@@ -466,6 +466,7 @@ fn stream_rows(
     let (Some(&lo), Some(&hi)) = (rows.first(), rows.last()) else {
         return Ok(());
     };
+    debug_assert!(rows.windows(2).all(|w| w[0] < w[1]), "rows ascend strictly");
     // The file row that the next decoded value starts (or, with `split` holding part of a row,
     // continues), and the next requested row (index into `rows`).
     let mut row = lo;
@@ -573,6 +574,22 @@ fn label_slices(plan: &LabelPlan, range: Range<usize>) -> Vec<&[LabelKey]> {
         .chain(&plan.shuffled)
         .map(|l| &l[range.clone()])
         .collect()
+}
+
+/// How many layers [`analyze`] would analyse with these settings: how many shares are worth
+/// running side by side.
+pub fn chosen_layer_count(
+    files: &mut [Box<dyn TensorFile>],
+    label_files: &[bool],
+    overrides: &LayoutOverrides,
+    settings: &AnalysisSettings,
+) -> Result<usize, AnalysisError> {
+    let layout = layout::detect(files, label_files, overrides)?;
+    let source: Vec<&str> = files.iter().map(|f| f.file_name()).collect();
+    let available: Vec<usize> = layout.layers.iter().map(|l| l.layer).collect();
+    Ok(settings
+        .chosen_layers(&available, &source.join(" + "), "the data has layers")?
+        .len())
 }
 
 /// Analyses a dataset made of `files` (see `formats::layout` for what is recognised).

@@ -343,16 +343,24 @@ fn open_all(paths: &[PathBuf], raw_shape: Option<&[usize]>) -> Result<Dataset, S
     Ok((files, labels_only))
 }
 
-/// `infoplane analyze`: each thread opens the files itself and analyses one share of the layers
-/// (see [`analysis::LayerShare`]); the shares combine into exactly the one-thread result.
+/// `infoplane analyze`: one thread per core (or `--threads`), at most one per layer, each
+/// analysing one share of the layers (see [`analysis::LayerShare`]) from its own handles on the
+/// files; the shares combine into exactly the one-thread result.
 fn analyze_in_threads(a: &AnalyzeArgs, settings: &AnalysisSettings) -> Result<Analysis, String> {
-    let parts = a.threads.map_or_else(
+    let threads = a.threads.map_or_else(
         || std::thread::available_parallelism().map_or(1, |n| n.get()),
         usize::from,
     );
     let overrides = a.layout.overrides();
-    let run = |part: usize| -> Result<Analysis, String> {
-        let (mut files, labels_only) = open_all(&a.files, a.layout.raw_shape.as_deref())?;
+    let (mut files, labels_only) = open_all(&a.files, a.layout.raw_shape.as_deref())?;
+    let layers = analysis::chosen_layer_count(&mut files, &labels_only, &overrides, settings)
+        .map_err(|e| e.to_string())?;
+    let parts = threads.min(layers).max(1);
+    let run = |part: usize, opened: Option<Dataset>| -> Result<Analysis, String> {
+        let (mut files, labels_only) = match opened {
+            Some(d) => d,
+            None => open_all(&a.files, a.layout.raw_shape.as_deref())?,
+        };
         analysis::analyze(
             &mut files,
             &labels_only,
@@ -367,9 +375,9 @@ fn analyze_in_threads(a: &AnalyzeArgs, settings: &AnalysisSettings) -> Result<An
     let shares: Vec<Result<Analysis, String>> = std::thread::scope(|scope| {
         let run = &run;
         let handles: Vec<_> = (1..parts)
-            .map(|part| scope.spawn(move || run(part)))
+            .map(|part| scope.spawn(move || run(part, None)))
             .collect();
-        let mut shares = vec![run(0)];
+        let mut shares = vec![run(0, Some((files, labels_only)))];
         shares.extend(handles.into_iter().map(|h| {
             h.join()
                 .unwrap_or_else(|_| Err("an analysis thread stopped".into()))

@@ -11,7 +11,10 @@ use crate::estimator::SoftEntropyAccumulator;
 use crate::labels::{self, Direction, LabelSetSpec};
 
 const MAGIC: &[u8; 16] = b"INFOPLANE-STATE\n";
-const VERSION: u32 = 3;
+const VERSION: u32 = 4;
+/// Oldest version read: 3 differs only in writing `input.label_data` as numbers, which are still
+/// read.
+const OLDEST_VERSION: u32 = 3;
 /// Widest representation a state may claim; far above any model, far below an allocation bomb.
 const MAX_D: usize = 1 << 20;
 
@@ -187,9 +190,9 @@ pub fn from_bytes(file: &str, bytes: &[u8]) -> Result<Analysis, String> {
             let e = e.to_string();
             format!("{file}: state header is damaged ({})", e.escape_debug())
         })?;
-    if header.version != VERSION {
+    if !(OLDEST_VERSION..=VERSION).contains(&header.version) {
         return Err(format!(
-            "{file}: state format version {} is not supported (this build reads {VERSION})",
+            "{file}: state format version {} is not supported (this build reads {OLDEST_VERSION} to {VERSION})",
             header.version
         ));
     }

@@ -40,7 +40,7 @@ fn any_number_of_threads_gives_the_one_thread_report_byte_for_byte() {
             )
         };
         let one = run("1");
-        // 3 layers: 2 threads split them 2 + 1; 7 leave four threads without a layer.
+        // 3 layers: 2 threads split them 2 + 1; 7 start only 3 (one per layer).
         for threads in ["2", "3", "7"] {
             assert!(
                 run(threads) == one,

@@ -199,6 +199,8 @@ function wasmModule() {
     return Promise.reject(new Error("this single-file page needs WebAssembly SIMD (Chromium 91+, Firefox 89+, Safari 16.4+); the served page also runs without it"));
   }
   compiled ??= inline ? WebAssembly.compile(base64Bytes(inline.wasm)) : compileUrl(wasmUrl(WASM_BUILD));
+  // A failed compile (the network, say) is tried again by the next dataset.
+  compiled.catch(() => { compiled = null; });
   return compiled;
 }
 // A server that does not send application/wasm makes compileStreaming fail: then compile the bytes.
@@ -264,10 +266,11 @@ function isModelFolder(files) {
 const SPLIT_BYTES = 32 << 20;
 const CORES = navigator.hardwareConcurrency || 2;
 // `?workers=N` fixes the workers per dataset (tests compare 1 with several).
-const FORCED_WORKERS = Math.max(0, Math.min(64, Number(new URLSearchParams(location.search).get("workers")) || 0));
+const FORCED_WORKERS = Math.max(0, Math.min(64, Math.floor(Number(new URLSearchParams(location.search).get("workers")) || 0)));
 
-// How many workers one dataset of `files` gets while `atOnce` datasets run side by side: the
+// How many workers one dataset of `files` may get while `atOnce` datasets run side by side: the
 // cores are shared out; a model folder always gets one (its text runs once for every layer).
+// runDataset starts no more than the dataset has layers.
 function workersFor(files, atOnce) {
   if (isModelFolder(files)) return 1;
   if (FORCED_WORKERS) return FORCED_WORKERS;
@@ -290,27 +293,28 @@ function ask(worker, message, onProgress, label) {
   });
 }
 
-// Analyses one dataset. `folder`: the checkpoint folder the files came from, which names the
-// dataset; `atOnce`: datasets running side by side. With several workers each analyses a share
-// of the layers (a layer's numbers never depend on another's); the first then joins the shares'
-// numbers into the result, which equals one worker's (and the CLI's) bit for bit. Each worker
-// reads its own layers' bytes straight from the File: no chunk crosses between threads.
-async function runDataset(files, settings, folder = "", atOnce = 1) {
-  if (run.cancelled) return { files, cancelled: true };
+// Analyses one dataset, as part of `owner` (the run that started it: a newer drop cancels it).
+// `folder`: the checkpoint folder the files came from, which names the dataset; `atOnce`:
+// datasets running side by side. With several workers each analyses a share of the layers (a
+// layer's numbers never depend on another's; the first worker says how many layers there are,
+// and no more workers start); the first then joins the shares' numbers into the result, which
+// equals one worker's (and the CLI's) bit for bit. Each worker reads its own layers' bytes
+// straight from the File: no chunk crosses between threads.
+async function runDataset(files, settings, folder = "", atOnce = 1, owner = run) {
+  if (owner.cancelled) return { files, cancelled: true };
   const label = folder ? `${folder}/` : files.map((f) => f.name).join(" + ");
   const kind = isModelFolder(files) ? "model" : "analyze";
-  const shares = workersFor(files, atOnce);
-  const workers = Array.from({ length: shares }, newWorker);
+  const workers = [newWorker()];
   let cancelled = null;
   const cancel = new Promise((resolve) => (cancelled = resolve));
   const handle = { cancel: () => cancelled({ files, cancelled: true }) };
-  run.workers.add(handle);
+  owner.workers.add(handle);
   const totalBytes = files.reduce((n, f) => n + f.size, 0);
   const entry = { bytes: 0, totalBytes, layersDone: 0, layersTotal: 0, layersInFile: 0, started: performance.now(), unit: kind === "model" ? "sequences" : "layers" };
   progress.set(label, entry);
   showProgress();
   // Each share reports its own bytes and layers; the dataset's progress is their sum.
-  const seen = workers.map(() => ({ bytes: 0, totalBytes: 0, layersDone: 0, layersTotal: 0 }));
+  const seen = [];
   const sum = (key) => seen.reduce((n, p) => n + p[key], 0);
   const onProgress = (i) => (m) => {
     seen[i] = m;
@@ -319,25 +323,35 @@ async function runDataset(files, settings, folder = "", atOnce = 1) {
     showProgress();
   };
   const memory = (results) => results.reduce((n, r) => n + (r.wasmMemory || 0), 0);
-  try {
+  const analyse = async () => {
     const wasm = await wasmModule();
     const base = { id: label, name: folder || "model", files, settings, wasm };
-    const work = shares === 1
-      ? ask(workers[0], { ...base, kind }, onProgress(0), label).then((m) => ({ json: m.json, wasmMemory: memory([m]) }))
-      : Promise.all(workers.map((w, part) => ask(w, { ...base, kind: "layers", part, parts: shares }, onProgress(part), label)))
-        .then((results) => ask(workers[0], { id: label, kind: "combine", wasm, shares: results.map((r) => r.numbers), files: results[0].files }, () => {}, label)
-          .then((m) => ({ json: m.json, wasmMemory: memory(results) })));
-    const outcome = await Promise.race([work, cancel]);
+    let shares = workersFor(files, atOnce);
+    if (shares > 1) {
+      const { count } = await ask(workers[0], { ...base, kind: "count" }, () => {}, label);
+      shares = Math.max(1, Math.min(shares, count));
+    }
+    if (shares === 1) {
+      const m = await ask(workers[0], { ...base, kind }, onProgress(0), label);
+      return { json: m.json, wasmMemory: memory([m]), shares };
+    }
+    while (workers.length < shares) workers.push(newWorker());
+    const results = await Promise.all(workers.map((w, part) => ask(w, { ...base, kind: "layers", part, parts: shares }, onProgress(part), label)));
+    const m = await ask(workers[0], { id: label, kind: "combine", wasm, shares: results.map((r) => r.numbers), files: results[0].files }, () => {}, label);
+    return { json: m.json, wasmMemory: memory(results), shares };
+  };
+  try {
+    const outcome = await Promise.race([analyse(), cancel]);
     if (outcome.cancelled) return outcome;
     // The wasm memory of all its workers at the end, for benches/browser_large_dump.mjs.
     if (outcome.wasmMemory) document.body.dataset.wasmMemory = outcome.wasmMemory;
-    document.body.dataset.workers = shares;
+    document.body.dataset.workers = outcome.shares;
     return { files, folder, settings, result: JSON.parse(outcome.json) };
   } catch (error) {
     return { files, error: folder && !error.message.startsWith(label) ? `${folder}/: ${error.message}` : error.message };
   } finally {
     for (const w of workers) w.terminate();
-    run.workers.delete(handle);
+    owner.workers.delete(handle);
     progress.delete(label);
     showProgress();
   }
@@ -497,11 +511,11 @@ async function analyzeFiles(fileList) {
   let outcomes;
   if (folders.size > 1) {
     const atOnce = Math.min(CORES, folders.size);
-    outcomes = await pool([...folders].map(([folder, group]) => () => runDataset(group, settings, folder, atOnce)));
+    outcomes = await pool([...folders].map(([folder, group]) => () => runDataset(group, settings, folder, atOnce, thisRun)));
   } else {
-    outcomes = [await runDataset(files, settings, [...folders.keys()][0])];
+    outcomes = [await runDataset(files, settings, [...folders.keys()][0], 1, thisRun)];
     if (files.length > 1 && outcomes[0].error && !thisRun.cancelled) {
-      outcomes = await pool(files.map((f) => () => runDataset([f], settings, "", Math.min(CORES, files.length))));
+      outcomes = await pool(files.map((f) => () => runDataset([f], settings, "", Math.min(CORES, files.length), thisRun)));
     }
   }
   if (thisRun.cancelled) {
@@ -540,7 +554,7 @@ async function rerun(index, overrides) {
   const thisRun = (run = { workers: new Set(), cancelled: false });
   errors.replaceChildren();
   status.textContent = `Analysing ${old.files.map((f) => f.name).join(" + ")} again…`;
-  const o = await runDataset(old.files, { ...old.settings, ...overrides });
+  const o = await runDataset(old.files, { ...old.settings, ...overrides }, old.folder || "", 1, thisRun);
   if (thisRun.cancelled) return;
   if (o.error) {
     const p = document.createElement("p");

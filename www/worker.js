@@ -1,9 +1,9 @@
 // Runs the wasm core off the main thread, so the page never freezes. Messages (`kind`): "analyze"
-// (one dataset), "layers" (one share of a dataset's layers, `part` of `parts`; its numbers come
+// (one dataset), "count" (how many layers it would analyse), "layers" (one share of a dataset's layers, `part` of `parts`; its numbers come
 // back as a JS object), "combine" (the numbers of every share, joined into the dataset's result),
 // "model" (a model folder run on text) and "trajectory" (one trajectory chart). Each message
 // carries the wasm module, compiled once by the page (www/app.js `wasmModule`), to instantiate.
-import init, { analyze, analyze_layers, analyze_model, combine_layers, trajectory_chart } from "./pkg/infoplane.js";
+import init, { analyze, analyze_layers, analyze_model, combine_layers, layer_count, trajectory_chart } from "./pkg/infoplane.js";
 
 let ready = null;
 
@@ -24,6 +24,10 @@ self.onmessage = async (event) => {
       return;
     }
     const { files, settings } = event.data;
+    if (kind === "count") {
+      self.postMessage({ id, type: "result", count: layer_count(files, settings) });
+      return;
+    }
     const report = (bytes, totalBytes, layersDone, layersTotal) =>
       self.postMessage({ id, type: "progress", bytes, totalBytes, layersDone, layersTotal });
     if (kind === "layers") {

@@ -112,17 +112,19 @@ impl PartialEq for SlotCache {
 /// first appearance ([`LabelIds::NONE`] for [`UNIQUE`] and [`DROPPED`]). Computed once per
 /// dataset, they let every layer's and seed's accumulator find a value's counts by index, where
 /// hashing 128-bit keys into tables larger than the cache cost a tenth of an analysis.
+/// Crate-internal: an accumulator fed ids of another `LabelIds` would count into wrong slots
+/// (checked in debug builds only, to keep the hot path one array read).
 #[derive(Clone, Debug, Default)]
-pub struct LabelIds {
-    pub ids: Vec<Vec<u32>>,
+pub(crate) struct LabelIds {
+    ids: Vec<Vec<u32>>,
 }
 
 impl LabelIds {
-    pub const NONE: u32 = u32::MAX;
+    pub(crate) const NONE: u32 = u32::MAX;
 
     /// Numbers the values of each of `columns`; refuses a column with 2^32 − 1 or more distinct
     /// values (it would need more memory than any analysis has).
-    pub fn new(columns: &[&[LabelKey]]) -> Result<Self, EstimatorError> {
+    pub(crate) fn new(columns: &[&[LabelKey]]) -> Result<Self, EstimatorError> {
         let ids = columns
             .iter()
             .map(|column| {
@@ -153,7 +155,7 @@ impl LabelIds {
 
     /// The ids of rows `range` of every column, as [`SoftEntropyAccumulator::update_indexed`]
     /// takes them.
-    pub fn slices(&self, range: std::ops::Range<usize>) -> Vec<&[u32]> {
+    pub(crate) fn slices(&self, range: std::ops::Range<usize>) -> Vec<&[u32]> {
         self.ids.iter().map(|c| &c[range.clone()]).collect()
     }
 }
@@ -361,6 +363,20 @@ pub struct SoftEntropyAccumulator {
     /// Σ over rows of the entropy of the row's own soft assignment (for the ceiling of I).
     row_entropy_sum: f64,
     label_sets: Vec<LabelSetCounts>,
+    /// Buffers [`update`](Self::update) reuses from call to call (a call may bring one short
+    /// sequence's rows).
+    scratch: Scratch,
+}
+
+/// Working memory of one update: a block of unit rows, one row in f64, the block's scores, a
+/// softmax buffer, and which input rows the block holds.
+#[derive(Clone, Debug, Default)]
+struct Scratch {
+    block: Option<UnitRows>,
+    row64: Vec<f64>,
+    scores: Vec<f64>,
+    shifted: Vec<f64>,
+    block_rows: Vec<usize>,
 }
 
 /// Σ v² in 8 interleaved partial sums, added pairwise at the end: one fixed order (the same bits
@@ -383,6 +399,7 @@ fn sum_of_squares(v: &[f64]) -> f64 {
 
 /// A block of unit rows for the score kernel: f32, or f64 for rows of at most
 /// [`scores::F64_MAX_DIM`] values.
+#[derive(Clone, Debug)]
 enum UnitRows {
     F32(Vec<f32>, usize),
     F64(Vec<f64>, usize),
@@ -468,6 +485,7 @@ impl SoftEntropyAccumulator {
                 .iter()
                 .map(|n| LabelSetCounts::new(n))
                 .collect(),
+            scratch: Scratch::default(),
         })
     }
 
@@ -600,7 +618,7 @@ impl SoftEntropyAccumulator {
     /// [`update`](Self::update) with the labels' dense ids (`ids[s][r]`, from one [`LabelIds`]
     /// over the same label columns for the accumulator's whole life): the same counts, found
     /// without hashing.
-    pub fn update_indexed<T>(
+    pub(crate) fn update_indexed<T>(
         &mut self,
         rows: ArrayView2<'_, T>,
         labels: &[&[LabelKey]],
@@ -666,19 +684,26 @@ impl SoftEntropyAccumulator {
         // Unit rows, the score kernel's input: each row is read, centred and normalised in f64
         // and rounded once to f32 (or kept in f64 when short, see `scores`).
         let block_len = BLOCK_ROWS.min(batch.max(1));
-        let mut block = UnitRows::new(block_len, d);
-        let mut row64 = vec![0.0f64; d];
-        let mut scores = vec![0.0f64; block_len * m];
-        let mut shifted = vec![0.0f64; m];
-        let mut block_rows: Vec<usize> = Vec::with_capacity(block_len);
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let Scratch {
+            block,
+            row64,
+            scores,
+            shifted,
+            block_rows,
+        } = &mut scratch;
+        let block = block.get_or_insert_with(|| UnitRows::new(BLOCK_ROWS, d));
+        row64.resize(d, 0.0);
+        scores.resize(BLOCK_ROWS * m, 0.0);
+        shifted.resize(m, 0.0);
         let mut next = 0;
         while next < batch {
             // Fill the block with unit-norm copies of the next valid rows.
             block_rows.clear();
             while next < batch && block_rows.len() < block_len {
                 let src = rows.row(next);
-                if let Some(norm) = self.read_row(src.iter().map(|&x| x.into()), &mut row64) {
-                    block.set(block_rows.len(), &row64, norm);
+                if let Some(norm) = self.read_row(src.iter().map(|&x| x.into()), row64) {
+                    block.set(block_rows.len(), row64, norm);
                     block_rows.push(next);
                 } else {
                     self.rows_skipped += 1;
@@ -695,7 +720,7 @@ impl SoftEntropyAccumulator {
             for (r, p) in s.chunks_exact_mut(m).enumerate() {
                 // The soft assignment, and the entropy a label value seen in this row only would
                 // have (what its one-row histogram would give, to rounding).
-                let h = metrics::softmax_entropy_in_place(p, self.temperature, &mut shifted);
+                let h = metrics::softmax_entropy_in_place(p, self.temperature, shifted);
                 for (c, &v) in self.counts.iter_mut().zip(p.iter()) {
                     *c += v;
                 }
@@ -716,6 +741,7 @@ impl SoftEntropyAccumulator {
             }
             self.rows += b as u64;
         }
+        self.scratch = scratch;
         Ok(())
     }
 

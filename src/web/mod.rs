@@ -261,8 +261,8 @@ pub fn combine_layers(shares: js_sys::Array, files: &str) -> Result<String, JsVa
     Ok(result_json(&combined, described).to_string())
 }
 
-/// Numbers cross between workers as JS values: u64 counts and fingerprints as BigInt, so none
-/// loses a bit (a JS number holds 53).
+/// Numbers cross between workers as JS values: u64 counts as BigInt, so none loses a bit (a JS
+/// number holds 53); fingerprints are hex strings already.
 fn numbers_serializer() -> serde_wasm_bindgen::Serializer {
     serde_wasm_bindgen::Serializer::new().serialize_large_number_types_as_bigints(true)
 }
@@ -272,12 +272,22 @@ fn js_error(e: impl std::fmt::Display) -> JsValue {
     JsValue::from_str(&crate::formats::one_line(&e.to_string()))
 }
 
-fn analyze_files(
+/// A dropped dataset, opened: its files (and which hold labels only), their description for the
+/// page, the layout overrides and settings, and the progress reporter counting their bytes.
+struct Dataset {
+    files: Vec<Box<dyn TensorFile>>,
+    labels_only: Vec<bool>,
+    described: Vec<serde_json::Value>,
+    overrides: LayoutOverrides,
+    settings: AnalysisSettings,
+    progress: Rc<RefCell<Progress>>,
+}
+
+fn open_dataset(
     files: js_sys::Array,
     settings: JsValue,
-    share: analysis::LayerShare,
     progress: &js_sys::Function,
-) -> Result<(analysis::Analysis, Vec<serde_json::Value>), JsValue> {
+) -> Result<Dataset, JsValue> {
     let (s, settings) = parse_settings(settings)?;
     let overrides = LayoutOverrides {
         hidden: s.hidden.filter(|h| !h.is_empty()),
@@ -302,7 +312,7 @@ fn analyze_files(
             len,
             None,
         )
-        .map_err(|e| JsValue::from_str(&e.to_string()))?;
+        .map_err(js_error)?;
         described.push(serde_json::json!({
             "name": name,
             "format": o.format.name(),
@@ -313,6 +323,34 @@ fn analyze_files(
         opened.push(o.file);
         labels_only.push(o.labels_only);
     }
+    Ok(Dataset {
+        files: opened,
+        labels_only,
+        described,
+        overrides,
+        settings,
+        progress,
+    })
+}
+
+/// How many layers [`analyze`] would analyse in `files` with `settings` (an error throws the
+/// analysis's own one-line message): the page starts no more workers for a dataset than that.
+#[wasm_bindgen]
+pub fn layer_count(files: js_sys::Array, settings: JsValue) -> Result<usize, JsValue> {
+    let quiet = js_sys::Function::new_no_args("");
+    let mut d = open_dataset(files, settings, &quiet).map_err(one_line_error)?;
+    analysis::chosen_layer_count(&mut d.files, &d.labels_only, &d.overrides, &d.settings)
+        .map_err(js_error)
+}
+
+fn analyze_files(
+    files: js_sys::Array,
+    settings: JsValue,
+    share: analysis::LayerShare,
+    progress: &js_sys::Function,
+) -> Result<(analysis::Analysis, Vec<serde_json::Value>), JsValue> {
+    let mut d = open_dataset(files, settings, progress)?;
+    let progress = d.progress.clone();
     let mut on_layer = |done: usize, total: usize| {
         let mut p = progress.borrow_mut();
         p.done = done;
@@ -320,16 +358,16 @@ fn analyze_files(
         p.report();
     };
     let result = analysis::analyze(
-        &mut opened,
-        &labels_only,
-        &overrides,
-        &settings,
+        &mut d.files,
+        &d.labels_only,
+        &d.overrides,
+        &d.settings,
         false,
         share,
         &mut on_layer,
     )
-    .map_err(|e| JsValue::from_str(&e.to_string()))?;
-    Ok((result, described))
+    .map_err(js_error)?;
+    Ok((result, d.described))
 }
 
 /// The dropped files, and the progress reporter that counts the bytes read from them.
