@@ -8,6 +8,8 @@
 
 use ndarray::{s, Array1, Array2, ArrayView2, Axis};
 
+use crate::estimator::scores;
+
 /// A linear map `y = x Wᵀ + b`, with `W` stored as torch's `nn.Linear` keeps it: `[out, in]`.
 /// GPT-2's `Conv1D` stores `[in, out]`; its loader transposes it once, so every layer here is
 /// an `nn.Linear`.
@@ -18,13 +20,11 @@ pub struct Linear {
     pub bias: Option<Array1<f32>>,
 }
 
-/// Lanes of the dot products in [`matmul_nt`]: one AVX register of f32.
-const LANES: usize = 8;
-
-/// `a · bᵀ` for row-major `a` `[n, k]` and `b` `[m, k]`, each output a dot product summed in
-/// eight (`LANES`) interleaved partial sums combined pairwise. Written by hand (not ndarray's `dot`,
-/// i.e. matrixmultiply) because the order of a product's additions must not depend on the
-/// target; the compiler still turns the lanes into one SIMD register where it has one.
+/// `a · bᵀ` for row-major `a` `[n, k]` and `b` `[m, k]`, every output a dot product in the
+/// estimator's documented order (eight interleaved partial sums combined pairwise, no FMA; see
+/// [`crate::estimator::scores`]), through its kernel: explicit AVX natively, simd128 in wasm. Not
+/// ndarray's `dot` (matrixmultiply), because the order of a product's additions must not depend
+/// on the target.
 pub fn matmul_nt(a: ArrayView2<f32>, b: ArrayView2<f32>) -> Array2<f32> {
     let (n, k) = a.dim();
     let m = b.nrows();
@@ -35,29 +35,11 @@ pub fn matmul_nt(a: ArrayView2<f32>, b: ArrayView2<f32>) -> Array2<f32> {
         a.as_slice().expect("standard layout"),
         b.as_slice().expect("standard layout"),
     );
-    let mut out = vec![0f32; n * m];
-    for (i, row) in out.chunks_exact_mut(m.max(1)).enumerate().take(n) {
-        let x = &a[i * k..(i + 1) * k];
-        for (j, o) in row.iter_mut().enumerate() {
-            *o = dot(x, &b[j * k..(j + 1) * k]);
-        }
-    }
-    Array2::from_shape_vec((n, m), out).expect("n × m values")
-}
-
-fn dot(x: &[f32], y: &[f32]) -> f32 {
-    let mut acc = [0f32; LANES];
-    let (xc, yc) = (x.chunks_exact(LANES), y.chunks_exact(LANES));
-    let (xr, yr) = (xc.remainder(), yc.remainder());
-    for (a, b) in xc.zip(yc) {
-        for l in 0..LANES {
-            acc[l] += a[l] * b[l];
-        }
-    }
-    for (l, (a, b)) in xr.iter().zip(yr).enumerate() {
-        acc[l] += a * b;
-    }
-    ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+    // The kernel hands each f32 sum back widened to f64 (exactly), so narrowing it is exact too.
+    let mut wide = vec![0f64; n * m];
+    scores::cosine_scores(a, b, k, &mut wide);
+    Array2::from_shape_vec((n, m), wide.into_iter().map(|v| v as f32).collect())
+        .expect("n × m values")
 }
 
 impl Linear {
@@ -247,6 +229,55 @@ pub fn attention(
 mod tests {
     use super::*;
     use ndarray::array;
+
+    /// The order matmul_nt promises, written out one element at a time.
+    fn dot_in_order(x: &[f32], y: &[f32]) -> f32 {
+        let mut acc = [0f32; 8];
+        for (i, (a, b)) in x.iter().zip(y).enumerate() {
+            let lane = if i < x.len() - x.len() % 8 {
+                i % 8
+            } else {
+                i - (x.len() - x.len() % 8)
+            };
+            acc[lane] += a * b;
+        }
+        ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+    }
+
+    #[test]
+    fn matmul_nt_sums_in_the_documented_order_bit_for_bit() {
+        let mut seed = 0x9e37_79b9_u32;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            (seed as f32 / u32::MAX as f32) * 2.0 - 1.0
+        };
+        for (n, m, k) in [
+            (1, 1, 1),
+            (3, 5, 7),
+            (5, 3, 8),
+            (7, 9, 33),
+            (6, 4, 64),
+            (9, 11, 70),
+            (4, 2, 0),
+        ] {
+            let a = Array2::from_shape_fn((n, k), |_| next());
+            let b = Array2::from_shape_fn((m, k), |_| next());
+            let ours = matmul_nt(a.view(), b.view());
+            for i in 0..n {
+                for j in 0..m {
+                    let want =
+                        dot_in_order(a.row(i).as_slice().unwrap(), b.row(j).as_slice().unwrap());
+                    assert_eq!(
+                        ours[[i, j]].to_bits(),
+                        want.to_bits(),
+                        "{n}x{m}x{k} at ({i}, {j})"
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn matmul_nt_equals_the_plain_product() {
