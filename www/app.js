@@ -198,9 +198,11 @@ function wasmModule() {
   if (inline && !simdSupported()) {
     return Promise.reject(new Error("this single-file page needs WebAssembly SIMD (Chromium 91+, Firefox 89+, Safari 16.4+); the served page also runs without it"));
   }
-  compiled ??= inline ? WebAssembly.compile(base64Bytes(inline.wasm)) : compileUrl(wasmUrl(WASM_BUILD));
-  // A failed compile (the network, say) is tried again by the next dataset.
-  compiled.catch(() => { compiled = null; });
+  if (!compiled) {
+    compiled = inline ? WebAssembly.compile(base64Bytes(inline.wasm)) : compileUrl(wasmUrl(WASM_BUILD));
+    // A failed compile (the network, say) is tried again by the next dataset.
+    compiled.catch(() => { compiled = null; });
+  }
   return compiled;
 }
 // A server that does not send application/wasm makes compileStreaming fail: then compile the bytes.

@@ -346,23 +346,25 @@ mod wasm {
     }
 }
 
+/// The documented order, written out one element at a time: what the kernel's tests (and
+/// `model::ops::matmul_nt`'s, which uses it) check every output against.
+#[cfg(test)]
+pub(crate) fn by_the_book(z: &[f32], w: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; LANES];
+    let whole = z.len() / LANES * LANES;
+    for i in 0..whole {
+        lanes[i % LANES] += z[i] * w[i];
+    }
+    for (l, i) in (whole..z.len()).enumerate() {
+        lanes[l] += z[i] * w[i];
+    }
+    let s = lanes;
+    ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The documented order, written out one element at a time.
-    fn by_the_book(z: &[f32], w: &[f32]) -> f32 {
-        let mut lanes = [0.0f32; LANES];
-        let whole = z.len() / LANES * LANES;
-        for i in 0..whole {
-            lanes[i % LANES] += z[i] * w[i];
-        }
-        for (l, i) in (whole..z.len()).enumerate() {
-            lanes[l] += z[i] * w[i];
-        }
-        let s = lanes;
-        ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
-    }
 
     #[test]
     fn scores_follow_the_documented_order_for_every_shape() {

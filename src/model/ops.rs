@@ -230,20 +230,6 @@ mod tests {
     use super::*;
     use ndarray::array;
 
-    /// The order matmul_nt promises, written out one element at a time.
-    fn dot_in_order(x: &[f32], y: &[f32]) -> f32 {
-        let mut acc = [0f32; 8];
-        for (i, (a, b)) in x.iter().zip(y).enumerate() {
-            let lane = if i < x.len() - x.len() % 8 {
-                i % 8
-            } else {
-                i - (x.len() - x.len() % 8)
-            };
-            acc[lane] += a * b;
-        }
-        ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
-    }
-
     #[test]
     fn matmul_nt_sums_in_the_documented_order_bit_for_bit() {
         let mut seed = 0x9e37_79b9_u32;
@@ -267,8 +253,10 @@ mod tests {
             let ours = matmul_nt(a.view(), b.view());
             for i in 0..n {
                 for j in 0..m {
-                    let want =
-                        dot_in_order(a.row(i).as_slice().unwrap(), b.row(j).as_slice().unwrap());
+                    let want = scores::by_the_book(
+                        a.row(i).as_slice().unwrap(),
+                        b.row(j).as_slice().unwrap(),
+                    );
                     assert_eq!(
                         ours[[i, j]].to_bits(),
                         want.to_bits(),
