@@ -5,7 +5,7 @@
 use foldhash::{HashMap, HashMapExt};
 use std::sync::Arc;
 
-use ndarray::{Array2, ArrayView2};
+use ndarray::{Array2, ArrayView1, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 use super::calibration::{self, Calibration, CalibrationError};
@@ -397,6 +397,23 @@ fn sum_of_squares(v: &[f64]) -> f64 {
     ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]))
 }
 
+/// `row` into `out` as f64: a plain loop over a slice when the row is contiguous (it always is
+/// from `analysis`), which the compiler vectorises; element by element otherwise.
+fn copy_row<T: Copy + Into<f64>>(row: ArrayView1<'_, T>, out: &mut [f64]) {
+    match row.as_slice() {
+        Some(s) => {
+            for (o, &x) in out.iter_mut().zip(s) {
+                *o = x.into();
+            }
+        }
+        None => {
+            for (o, &x) in out.iter_mut().zip(row.iter()) {
+                *o = x.into();
+            }
+        }
+    }
+}
+
 /// A block of unit rows for the score kernel: f32, or f64 for rows of at most
 /// [`scores::F64_MAX_DIM`] values.
 #[derive(Clone, Debug)]
@@ -414,17 +431,20 @@ impl UnitRows {
         }
     }
 
-    /// Stores `row / norm` as row `i`.
+    /// Stores `row × (1 / norm)` as row `i`: one division per row, not one per value (a
+    /// division per value was a sixth of a d = 2048 analysis; the product differs from the
+    /// quotient by at most an f64 rounding, which the rounding to f32 almost always absorbs).
     fn set(&mut self, i: usize, row: &[f64], norm: f64) {
+        let scale = 1.0 / norm;
         match self {
             Self::F32(v, d) => {
                 for (o, &x) in v[i * *d..(i + 1) * *d].iter_mut().zip(row) {
-                    *o = (x / norm) as f32;
+                    *o = (x * scale) as f32;
                 }
             }
             Self::F64(v, d) => {
                 for (o, &x) in v[i * *d..(i + 1) * *d].iter_mut().zip(row) {
-                    *o = x / norm;
+                    *o = x * scale;
                 }
             }
         }
@@ -566,12 +586,13 @@ impl SoftEntropyAccumulator {
 
     /// Reads one row into `row64` (centred when the accumulator centres) and returns its norm, or
     /// None for a row [`update`](Self::update) skips (all zero, or not finite).
-    fn read_row(&self, src: impl Iterator<Item = f64>, row64: &mut [f64]) -> Option<f64> {
-        for (o, v) in row64.iter_mut().zip(src) {
-            *o = v;
-        }
-        let finite = row64.iter().all(|v| v.is_finite());
+    ///
+    /// A finite Σv² means every value is finite (a NaN or ±Inf makes it NaN or +Inf), so the
+    /// values are checked one by one only when Σv² is not finite: a third pass over every row
+    /// had cost as much as the copy and the sum together.
+    fn read_row(&self, row64: &mut [f64]) -> Option<f64> {
         let mut sq = sum_of_squares(row64);
+        let finite = sq.is_finite() || row64.iter().all(|v| v.is_finite());
         if let Some(c) = &self.centre {
             // Empty (padding) and broken rows stay skipped; the rest are centred.
             if finite && sq > 0.0 {
@@ -590,7 +611,8 @@ impl SoftEntropyAccumulator {
     /// untouched) for a row it would skip.
     pub fn assign(&self, row: &[f64], p: &mut [f64]) -> Option<f64> {
         let mut row64 = vec![0.0; self.d];
-        let norm = self.read_row(row.iter().copied(), &mut row64)?;
+        copy_row(ArrayView1::from(row), &mut row64);
+        let norm = self.read_row(&mut row64)?;
         let mut unit = UnitRows::new(1, self.d);
         unit.set(0, &row64, norm);
         unit.scores(1, &self.reference_points, &self.reference_points32, p);
@@ -701,8 +723,8 @@ impl SoftEntropyAccumulator {
             // Fill the block with unit-norm copies of the next valid rows.
             block_rows.clear();
             while next < batch && block_rows.len() < block_len {
-                let src = rows.row(next);
-                if let Some(norm) = self.read_row(src.iter().map(|&x| x.into()), row64) {
+                copy_row(rows.row(next), row64);
+                if let Some(norm) = self.read_row(row64) {
                     block.set(block_rows.len(), row64, norm);
                     block_rows.push(next);
                 } else {

@@ -1,7 +1,10 @@
 //! The arithmetic the reference applies to soft histograms: the max-subtracted tempered softmax, the
 //! clipped Shannon entropy as efficiency, and the ratios the paper reads off entropies
-//! (regularity, optimality). exp and ln come from the `libm` crate, not the platform's maths
-//! library, so they return the same bits natively and in wasm.
+//! (regularity, optimality). ln comes from the `libm` crate, not the platform's maths library, and
+//! the softmax's exponentials from [`super::exp`], so both return the same bits natively and in
+//! wasm.
+
+use super::exp;
 
 /// The reference clips probabilities at this value inside the logarithm (and only there).
 pub const LOG_CLIP: f64 = 1e-9;
@@ -35,22 +38,27 @@ fn softmax_in_place(scores: &mut [f64], temperature: f64) {
 /// least `scores.len()` values.
 pub fn softmax_entropy_in_place(scores: &mut [f64], temperature: f64, shifted: &mut [f64]) -> f64 {
     let shifted = &mut shifted[..scores.len()];
+    // Products with reciprocals, not a division per bin (within an ulp of the quotients).
+    let inverse_temperature = 1.0 / temperature;
     let mut max = f64::NEG_INFINITY;
     for s in scores.iter_mut() {
-        *s /= temperature;
+        *s *= inverse_temperature;
         max = max.max(*s);
     }
-    let mut total = 0.0;
-    for (s, t) in scores.iter_mut().zip(shifted.iter_mut()) {
+    for (s, t) in scores.iter().zip(shifted.iter_mut()) {
         *t = *s - max;
-        *s = libm::exp(*t);
-        total += *s;
     }
+    // A loop of its own, so that it vectorises; the sum keeps its order.
+    for (s, &t) in scores.iter_mut().zip(shifted.iter()) {
+        *s = exp::exp_nonpositive(t);
+    }
+    let total: f64 = scores.iter().sum();
+    let inverse_total = 1.0 / total;
     let log_total = libm::log(total);
     let log_clip = libm::log(LOG_CLIP);
     let mut nats = 0.0;
     for (s, &t) in scores.iter_mut().zip(shifted.iter()) {
-        *s /= total;
+        *s *= inverse_total;
         nats -= *s
             * if *s >= LOG_CLIP {
                 t - log_total

@@ -4,6 +4,7 @@
 
 pub mod accumulator;
 pub mod calibration;
+pub mod exp;
 pub mod metrics;
 pub mod rng;
 pub mod scores;

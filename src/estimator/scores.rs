@@ -42,7 +42,7 @@ impl Element for f32 {
     fn scores(z: &[f32], w: &[f32], d: usize, out: &mut [f64]) {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx") {
-            drive::<f32, x86::Avx, 4, 2>(z, w, d, out);
+            drive::<f32, x86::Avx, 6, 2>(z, w, d, out);
             return;
         }
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -76,7 +76,14 @@ trait Kernel<T> {
     fn tile<const R: usize, const P: usize>(rows: &[&[T]; R], pts: &[&[T]; P]) -> [[T; P]; R];
 }
 
-/// Scores in tiles of `R` rows × `P` points, the ragged edges with tiles of one row or one point.
+/// Scores in tiles of `R` rows × `P` points, the ragged edges with smaller tiles (rows in tiles
+/// of 4, 2 and 1, points one at a time).
+///
+/// The loop over the larger of the two matrices is the outer one, so the smaller one is what is
+/// read again for every tile of the larger and stays in cache: the estimator's blocks of rows
+/// sweep its 100 points once per row tile, while a forward pass's few tokens are swept once per
+/// pair of weight rows and each weight matrix is read from memory once (reading it once per
+/// tile of tokens had made the forward pass memory-bound). The order of the tiles changes no bit.
 #[inline(always)]
 fn drive<T: Element, K: Kernel<T>, const R: usize, const P: usize>(
     z: &[T],
@@ -91,45 +98,80 @@ fn drive<T: Element, K: Kernel<T>, const R: usize, const P: usize>(
     let b = z.len() / d;
     let m = w.len() / d;
     assert_eq!(out.len(), b * m, "scores: output of the wrong size");
-    let mut r = 0;
-    while r + R <= b {
-        points::<T, K, R, P>(z, w, d, r, m, out);
-        r += R;
-    }
-    while r < b {
-        points::<T, K, 1, P>(z, w, d, r, m, out);
-        r += 1;
+    let rows = row_tiles::<R>(b);
+    let points = (0..m / P)
+        .map(|t| (t * P, P))
+        .chain((m / P * P..m).map(|j| (j, 1)));
+    let mut one = |(r, rs): (usize, usize), (j, ps): (usize, usize)| {
+        let at = Tile { d, m, r, j };
+        match (rs, ps) {
+            (x, y) if x == R && y == P => at.score::<T, K, R, P>(z, w, out),
+            (x, _) if x == R => at.score::<T, K, R, 1>(z, w, out),
+            (4, y) if y == P => at.score::<T, K, 4, P>(z, w, out),
+            (4, _) => at.score::<T, K, 4, 1>(z, w, out),
+            (2, y) if y == P => at.score::<T, K, 2, P>(z, w, out),
+            (2, _) => at.score::<T, K, 2, 1>(z, w, out),
+            (_, y) if y == P => at.score::<T, K, 1, P>(z, w, out),
+            _ => at.score::<T, K, 1, 1>(z, w, out),
+        }
+    };
+    if b >= m {
+        for &rt in &rows {
+            for pt in points.clone() {
+                one(rt, pt);
+            }
+        }
+    } else {
+        for pt in points {
+            for &rt in &rows {
+                one(rt, pt);
+            }
+        }
     }
 }
 
-/// Rows `r .. r + R` against every point, `P` points at a time.
-#[inline(always)]
-fn points<T: Element, K: Kernel<T>, const R: usize, const P: usize>(
-    z: &[T],
-    w: &[T],
+/// `(first row, rows)` of each row tile: tiles of `R`, then what is left in tiles of 4, 2 and 1
+/// (a forward pass's 16 tokens would otherwise sweep the points once per leftover row).
+fn row_tiles<const R: usize>(b: usize) -> Vec<(usize, usize)> {
+    let mut tiles: Vec<(usize, usize)> = (0..b / R).map(|t| (t * R, R)).collect();
+    let mut r = b / R * R;
+    for size in [4, 2] {
+        if R > size && b - r >= size {
+            tiles.push((r, size));
+            r += size;
+        }
+    }
+    tiles.extend((r..b).map(|r| (r, 1)));
+    tiles
+}
+
+/// Where a tile sits: row length `d`, `m` points in all, its first row `r` and first point `j`.
+#[derive(Clone, Copy)]
+struct Tile {
     d: usize,
-    r: usize,
     m: usize,
-    out: &mut [f64],
-) {
-    let rows: [&[T]; R] = std::array::from_fn(|k| &z[(r + k) * d..(r + k + 1) * d]);
-    let mut j = 0;
-    while j + P <= m {
-        let pts: [&[T]; P] = std::array::from_fn(|p| &w[(j + p) * d..(j + p + 1) * d]);
+    r: usize,
+    j: usize,
+}
+
+impl Tile {
+    /// Rows `r .. r + RR` against points `j .. j + PP`, written to `out`.
+    #[inline(always)]
+    fn score<T: Element, K: Kernel<T>, const RR: usize, const PP: usize>(
+        self,
+        z: &[T],
+        w: &[T],
+        out: &mut [f64],
+    ) {
+        let Tile { d, m, r, j } = self;
+        let rows: [&[T]; RR] = std::array::from_fn(|k| &z[(r + k) * d..(r + k + 1) * d]);
+        let pts: [&[T]; PP] = std::array::from_fn(|p| &w[(j + p) * d..(j + p + 1) * d]);
         let dots = K::tile(&rows, &pts);
         for (k, row) in dots.iter().enumerate() {
             for (p, &v) in row.iter().enumerate() {
                 out[(r + k) * m + j + p] = v.to_f64();
             }
         }
-        j += P;
-    }
-    while j < m {
-        let dots = K::tile(&rows, &[&w[j * d..(j + 1) * d]]);
-        for (k, row) in dots.iter().enumerate() {
-            out[(r + k) * m + j] = row[0].to_f64();
-        }
-        j += 1;
     }
 }
 
@@ -271,17 +313,15 @@ mod wasm {
 
     pub struct Simd128;
 
-    /// Lanes 0-3 and 4-7 of `v[at..at + 8]`.
+    /// `v[at..at + 4]`, unchecked: the caller has checked that `at + 4 <= v.len()`.
+    ///
+    /// # Safety
+    /// `at + 4 <= v.len()`.
     #[inline(always)]
-    fn load(v: &[f32], at: usize) -> [v128; 2] {
-        let chunk: &[f32; LANES] = v[at..at + LANES].try_into().expect("a whole chunk");
-        // SAFETY: reads 8 f32 from an array of 8 (unaligned loads are allowed in wasm).
-        unsafe {
-            [
-                v128_load(chunk.as_ptr().cast()),
-                v128_load(chunk.as_ptr().add(4).cast()),
-            ]
-        }
+    unsafe fn load4(v: &[f32], at: usize) -> v128 {
+        debug_assert!(at + 4 <= v.len());
+        // SAFETY: in bounds by the caller's promise; unaligned loads are allowed in wasm.
+        unsafe { v128_load(v.as_ptr().add(at).cast()) }
     }
 
     impl Kernel<f32> for Simd128 {
@@ -291,39 +331,45 @@ mod wasm {
             pts: &[&[f32]; P],
         ) -> [[f32; P]; R] {
             let d = pts[0].len();
+            for v in rows.iter().chain(pts) {
+                assert_eq!(v.len(), d, "rows and points of different lengths");
+            }
             let zero = f32x4_splat(0.0);
             let mut acc = [[[zero; 2]; P]; R];
-            let mut w = [[zero; 2]; P];
             let chunks = d / LANES;
-            let step = |acc: &mut [[[v128; 2]; P]; R], w: &[[v128; 2]; P], z: &[[v128; 2]; R]| {
+            // One half of a chunk (lanes 0-3 or 4-7) at a time: R × P accumulators of that half,
+            // P point registers and one row register stay live, which fits x86's 16 vector
+            // registers under V8 (loading both halves first spilled). The order of additions in
+            // each lane is unchanged.
+            let half = |acc: &mut [[[v128; 2]; P]; R],
+                        rows: &[&[f32]; R],
+                        pts: &[&[f32]; P],
+                        at: usize,
+                        h: usize| {
+                // SAFETY: every call below has at + 8 <= the length of every row and point
+                // (checked above, or padded arrays of 8).
+                let w: [v128; P] = std::array::from_fn(|p| unsafe { load4(pts[p], at + 4 * h) });
                 for r in 0..R {
+                    // SAFETY: as above.
+                    let z = unsafe { load4(rows[r], at + 4 * h) };
                     for p in 0..P {
-                        for h in 0..2 {
-                            acc[r][p][h] = f32x4_add(acc[r][p][h], f32x4_mul(z[r][h], w[p][h]));
-                        }
+                        acc[r][p][h] = f32x4_add(acc[r][p][h], f32x4_mul(z, w[p]));
                     }
                 }
             };
-            let mut z = [[zero; 2]; R];
             for c in 0..chunks {
                 let at = c * LANES;
-                for p in 0..P {
-                    w[p] = load(pts[p], at);
-                }
-                for r in 0..R {
-                    z[r] = load(rows[r], at);
-                }
-                step(&mut acc, &w, &z);
+                half(&mut acc, rows, pts, at, 0);
+                half(&mut acc, rows, pts, at, 1);
             }
             let tail = chunks * LANES;
             if tail < d {
-                for p in 0..P {
-                    w[p] = load(&padded(pts[p], tail), 0);
-                }
-                for r in 0..R {
-                    z[r] = load(&padded(rows[r], tail), 0);
-                }
-                step(&mut acc, &w, &z);
+                let pts: [[f32; LANES]; P] = std::array::from_fn(|p| padded(pts[p], tail));
+                let rows: [[f32; LANES]; R] = std::array::from_fn(|r| padded(rows[r], tail));
+                let pts: [&[f32]; P] = std::array::from_fn(|p| &pts[p][..]);
+                let rows: [&[f32]; R] = std::array::from_fn(|r| &rows[r][..]);
+                half(&mut acc, &rows, &pts, 0, 0);
+                half(&mut acc, &rows, &pts, 0, 1);
             }
             let mut out = [[0.0f32; P]; R];
             for r in 0..R {
@@ -419,11 +465,17 @@ mod tests {
 
     #[test]
     fn every_tile_shape_gives_the_same_bits() {
-        let d = 771;
-        let z: Vec<f32> = (0..9 * d).map(|i| (i as f32 * 0.377).sin()).collect();
-        let w: Vec<f32> = (0..7 * d).map(|i| (i as f32 * 0.911).cos()).collect();
-        let mut a = vec![0.0; 63];
-        cosine_scores(&z, &w, d, &mut a);
+        // 11 rows: a 6-row tile, then the leftover tiles of 4 and 1 rows.
+        let (b, m, d) = (11, 7, 771);
+        let z: Vec<f32> = (0..b * d).map(|i| (i as f32 * 0.377).sin()).collect();
+        let w: Vec<f32> = (0..m * d).map(|i| (i as f32 * 0.911).cos()).collect();
+        let mut a = vec![0.0; b * m];
+        for r in 0..b {
+            for j in 0..m {
+                let want = by_the_book(&z[r * d..(r + 1) * d], &w[j * d..(j + 1) * d]);
+                a[r * m + j] = f64::from(want);
+            }
+        }
         type Scores = fn(&[f32], &[f32], usize, &mut [f64]);
         #[allow(unused_mut)]
         let mut kernels: Vec<(&str, Scores)> = vec![
@@ -431,17 +483,19 @@ mod tests {
             ("portable 2x2", drive::<f32, Portable, 2, 2>),
             ("portable 4x2", drive::<f32, Portable, 4, 2>),
             ("portable 3x4", drive::<f32, Portable, 3, 4>),
+            ("portable 6x2", drive::<f32, Portable, 6, 2>),
         ];
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx") {
             kernels.push(("avx 1x1", drive::<f32, x86::Avx, 1, 1>));
             kernels.push(("avx 3x3", drive::<f32, x86::Avx, 3, 3>));
             kernels.push(("avx 4x2", drive::<f32, x86::Avx, 4, 2>));
+            kernels.push(("avx 6x2", drive::<f32, x86::Avx, 6, 2>));
         }
         for (name, f) in kernels {
-            let mut b = vec![0.0; 63];
-            f(&z, &w, d, &mut b);
-            assert_eq!(a, b, "{name}");
+            let mut out = vec![0.0; b * m];
+            f(&z, &w, d, &mut out);
+            assert_eq!(a, out, "{name}");
         }
     }
 }
