@@ -10,9 +10,19 @@
 //! INFOPLANE_MINILM=DIR points at another copy of the model folder. benches/forward_side_by_side.py
 //! prints this figure (target/criterion/forward/minilm_100_sequences/new/estimates.json) beside
 //! PyTorch's (BENCHMARKS.md).
+//!
+//! A second group, `forward_200x64`, runs the forward-pass benchmark's sets when
+//! benches/export_onnx.py has made them (target/forward_bench/ids.json, or INFOPLANE_FORWARD_BENCH=DIR):
+//! `minilm` (all-MiniLM-L6-v2 on the first 200 probe-corpus lines, at most 64 tokens each) and
+//! `pythia70m_random` (a Pythia-70m-shaped GPT-NeoX with random weights on 200 sequences of 16-64
+//! random ids), the same ids every other implementation there runs, one sequence at a time, every
+//! hidden state to a sink that does nothing. Without ids.json it says so and measures nothing.
+//! benches/forward_harness.py runs it (`cargo bench --bench forward -- forward_200x64`) and prints
+//! target/criterion/forward_200x64/<set>/new/estimates.json beside PyTorch, onnxruntime-web and the page.
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 use infoplane::model::checkpoint::load_checkpoint;
+use infoplane::model::Transformer;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
@@ -77,5 +87,70 @@ fn forward(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, forward);
+/// The model in folder `dir` (config.json, model.safetensors).
+fn load_model(dir: &Path) -> Box<dyn Transformer> {
+    let config = std::fs::read_to_string(dir.join("config.json"))
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.join("config.json").display()));
+    let file = File::open(dir.join("model.safetensors"))
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.join("model.safetensors").display()));
+    let len = file.metadata().expect("metadata").len();
+    load_checkpoint(
+        &config,
+        vec![("model.safetensors".to_owned(), BufReader::new(file), len)],
+    )
+    .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+    .model
+}
+
+/// The sets of benches/export_onnx.py (ids.json), one sequence at a time, like `forward`.
+fn forward_sets(c: &mut Criterion) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = std::env::var_os("INFOPLANE_FORWARD_BENCH")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target/forward_bench"));
+    let Ok(text) = std::fs::read_to_string(dir.join("ids.json")) else {
+        eprintln!(
+            "forward_200x64: no {} (run benches/export_onnx.py): skipped",
+            dir.join("ids.json").display()
+        );
+        return;
+    };
+    let sets: serde_json::Value = serde_json::from_str(&text).expect("ids.json is JSON");
+    let mut group = c.benchmark_group("forward_200x64");
+    // Criterion's minimum of 10 samples, one pass over the set each (one pass took 4.5 s for
+    // minilm and 11 s for pythia70m_random here with one core loaded; the measurement times are
+    // 10 passes, so criterion does not warn).
+    group
+        .sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .warm_up_time(Duration::from_secs(2));
+    for (name, seconds) in [("minilm", 45), ("pythia70m_random", 110)] {
+        let Some(set) = sets.get(name) else {
+            eprintln!("forward_200x64: ids.json has no {name}: skipped");
+            continue;
+        };
+        let model = load_model(&root.join(set["model_dir"].as_str().expect("model_dir")));
+        let seqs: Vec<Vec<u32>> =
+            serde_json::from_value(set["input_ids"].clone()).expect("input_ids: lists of ids");
+        let tokens: usize = seqs.iter().map(Vec::len).sum();
+        group
+            .measurement_time(Duration::from_secs(seconds))
+            .throughput(Throughput::Elements(tokens as u64));
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                for ids in &seqs {
+                    model
+                        .forward(ids, &mut |_, h| {
+                            std::hint::black_box(h);
+                            Ok(())
+                        })
+                        .expect("forward pass");
+                }
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, forward, forward_sets);
 criterion_main!(benches);

@@ -175,13 +175,35 @@ def run_page(path, repeats):
     return json.loads(out.stdout)["runs"]
 
 
-def same_report(a, b):
-    """Equal number for number, the input files' directories aside."""
+def report_difference(a, b):
+    """None when equal number for number (the input files' directories aside), else where the first
+    difference is and the two values."""
     def strip(r):
         r = json.loads(json.dumps(r))
         r["input"]["files"] = [os.path.basename(f) for f in r["input"]["files"]]
         return r
-    return strip(a) == strip(b)
+
+    def first(x, y, where):
+        if isinstance(x, dict) and isinstance(y, dict):
+            for k in sorted(set(x) | set(y)):
+                if k not in x or k not in y:
+                    return f"{where}/{k}: present in one report only"
+                found = first(x[k], y[k], f"{where}/{k}")
+                if found:
+                    return found
+            return None
+        if isinstance(x, list) and isinstance(y, list):
+            if len(x) != len(y):
+                return f"{where}: {len(x)} vs {len(y)} entries"
+            for i, (u, v) in enumerate(zip(x, y)):
+                found = first(u, v, f"{where}[{i}]")
+                if found:
+                    return found
+            return None
+        same_nan = isinstance(x, float) and isinstance(y, float) and x != x and y != y
+        return None if x == y or same_nan else f"{where}: {x!r} vs {y!r}"
+
+    return first(strip(a), strip(b), "")
 
 
 def blas_info():
@@ -257,16 +279,19 @@ def main():
             t, ts, every = best_of(args.repeats, lambda: run_binary(binary, path, None, "json"))
             cores = len(os.sched_getaffinity(0))
             runs.append(("infoplane CLI", f"{min(cores, args.layers)} threads (default)", t, ts))
-            if not same_report(one, every):
-                failures.append(f"d={d}: the CLI's reports with 1 and all threads differ")
+            diff = report_difference(one, every)
+            if diff:
+                failures.append(f"d={d}: the CLI's reports with 1 and all threads differ ({diff})")
             if not args.no_page:
                 for run in run_page(path, args.repeats):
                     who = f"{run['used']} worker" + ("s" if run["used"] > 1 else "")
                     who += " (its choice)" if run["workers"] == "auto" else ""
                     runs.append(("infoplane page (Chromium, simd128 wasm)", who,
                                  min(run["times"]), run["times"]))
-                    if not same_report(run["report"], one):
-                        failures.append(f"d={d}: the page's report ({who}) differs from the CLI's")
+                    diff = report_difference(run["report"], one)
+                    if diff:
+                        failures.append(f"d={d}: the page's report ({who}) differs from the CLI's "
+                                        f"({diff})")
             ceiling = []
             for threads, label in ((1, "1 thread"), (None, "BLAS default threads")):
                 if threads == 1 and threadpoolctl is None:
