@@ -3,7 +3,7 @@
 //! analysis, report and chart code the CLI uses, so the page shows the CLI's numbers.
 
 use std::cell::RefCell;
-use std::io::{self, BufReader, Read, Seek, SeekFrom};
+use std::io::{self, Read, Seek, SeekFrom};
 use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
@@ -69,30 +69,55 @@ impl Progress {
 }
 
 /// A `File` as `Read + Seek`, reading slices synchronously (allowed in workers only).
+///
+/// The last slice fetched is kept, and a seek keeps it: reads within it are served from memory.
+/// (`BufReader` drops its buffer on every seek, so loading a checkpoint, which seeks to each of
+/// its ~100 tensors, fetched a whole slice per tensor: 400 MB through FileReaderSync for
+/// all-MiniLM-L6-v2's 90 MB, a second of a one-second load.) Reads of a slice or more go
+/// straight to the caller's buffer.
 struct FileSource {
     file: web_sys::File,
     reader: web_sys::FileReaderSync,
     pos: u64,
     len: u64,
     progress: Rc<RefCell<Progress>>,
+    /// The bytes at `cached_from ..` of the file.
+    cache: Vec<u8>,
+    cached_from: u64,
 }
 
 impl FileSource {
     /// `file` read in [`SLICE_BYTES`] slices, counting into `progress`.
-    fn buffered(
+    fn new(
         file: web_sys::File,
         reader: &web_sys::FileReaderSync,
         progress: &Rc<RefCell<Progress>>,
-    ) -> BufReader<FileSource> {
+    ) -> FileSource {
         let len = file.size() as u64;
-        let source = FileSource {
+        FileSource {
             file,
             reader: reader.clone(),
             pos: 0,
             len,
             progress: progress.clone(),
-        };
-        BufReader::with_capacity(SLICE_BYTES, source)
+            cache: Vec::new(),
+            cached_from: 0,
+        }
+    }
+
+    /// Fetches `[at, at + out.len())` (clipped to the file) into `out`; the bytes fetched.
+    fn fetch(&self, at: u64, out: &mut [u8]) -> io::Result<usize> {
+        let n = (out.len() as u64).min(self.len.saturating_sub(at));
+        let blob = self
+            .file
+            .slice_with_f64_and_f64(at as f64, (at + n) as f64)
+            .map_err(js_io)?;
+        let bytes = self.reader.read_as_array_buffer(&blob).map_err(js_io)?;
+        let view = js_sys::Uint8Array::new(&bytes);
+        let got = (view.length() as usize).min(out.len());
+        view.subarray(0, got as u32).copy_to(&mut out[..got]);
+        self.progress.borrow_mut().read(got as u64);
+        Ok(got)
     }
 }
 
@@ -101,18 +126,28 @@ impl Read for FileSource {
         if self.pos >= self.len || buf.is_empty() {
             return Ok(0);
         }
-        let n = (buf.len() as u64).min(self.len - self.pos);
-        let blob = self
-            .file
-            .slice_with_f64_and_f64(self.pos as f64, (self.pos + n) as f64)
-            .map_err(js_io)?;
-        let bytes = self.reader.read_as_array_buffer(&blob).map_err(js_io)?;
-        let view = js_sys::Uint8Array::new(&bytes);
-        let got = view.length() as usize;
-        view.copy_to(&mut buf[..got]);
-        self.pos += got as u64;
-        self.progress.borrow_mut().read(got as u64);
-        Ok(got)
+        let cached = self.cached_from..self.cached_from + self.cache.len() as u64;
+        if !cached.contains(&self.pos) {
+            if buf.len() >= SLICE_BYTES {
+                let got = self.fetch(self.pos, buf)?;
+                self.pos += got as u64;
+                return Ok(got);
+            }
+            let mut cache = std::mem::take(&mut self.cache);
+            cache.resize(SLICE_BYTES, 0);
+            let got = self.fetch(self.pos, &mut cache);
+            cache.truncate(*got.as_ref().unwrap_or(&0));
+            self.cache = cache;
+            self.cached_from = self.pos;
+            if got? == 0 {
+                return Ok(0);
+            }
+        }
+        let at = (self.pos - self.cached_from) as usize;
+        let n = buf.len().min(self.cache.len() - at);
+        buf[..n].copy_from_slice(&self.cache[at..at + n]);
+        self.pos += n as u64;
+        Ok(n)
     }
 }
 
@@ -306,13 +341,8 @@ fn open_dataset(
     for file in files {
         let name = file.name();
         let len = file.size() as u64;
-        let o = open::open(
-            &name,
-            FileSource::buffered(file, &reader, &progress),
-            len,
-            None,
-        )
-        .map_err(js_error)?;
+        let o = open::open(&name, FileSource::new(file, &reader, &progress), len, None)
+            .map_err(js_error)?;
         described.push(serde_json::json!({
             "name": name,
             "format": o.format.name(),
@@ -453,7 +483,7 @@ fn analyze_model_files(
                 let len = file.size() as u64;
                 described
                     .push(serde_json::json!({"name": fname, "format": "weights", "tensors": []}));
-                weights.push((fname, FileSource::buffered(file, &reader, &progress), len));
+                weights.push((fname, FileSource::new(file, &reader, &progress), len));
             }
             Role::Text => {
                 let bytes = read_whole(&reader, &file)?;
