@@ -87,7 +87,8 @@ struct FileSource {
 }
 
 impl FileSource {
-    /// `file` read in [`SLICE_BYTES`] slices, counting into `progress`.
+    /// `file`, fetched in slices of at most [`SLICE_BYTES`] (larger reads in one piece),
+    /// counting the bytes read into `progress`.
     fn new(
         file: web_sys::File,
         reader: &web_sys::FileReaderSync,
@@ -116,7 +117,6 @@ impl FileSource {
         let view = js_sys::Uint8Array::new(&bytes);
         let got = (view.length() as usize).min(out.len());
         view.subarray(0, got as u32).copy_to(&mut out[..got]);
-        self.progress.borrow_mut().read(got as u64);
         Ok(got)
     }
 }
@@ -131,6 +131,7 @@ impl Read for FileSource {
             if buf.len() >= SLICE_BYTES {
                 let got = self.fetch(self.pos, buf)?;
                 self.pos += got as u64;
+                self.progress.borrow_mut().read(got as u64);
                 return Ok(got);
             }
             let mut cache = std::mem::take(&mut self.cache);
@@ -147,6 +148,9 @@ impl Read for FileSource {
         let n = buf.len().min(self.cache.len() - at);
         buf[..n].copy_from_slice(&self.cache[at..at + n]);
         self.pos += n as u64;
+        // Progress counts bytes handed to the reader, not fetched: a layer read twice (centring)
+        // from the kept slice counts twice, as its doubled total expects.
+        self.progress.borrow_mut().read(n as u64);
         Ok(n)
     }
 }
