@@ -43,22 +43,7 @@ fn sequences() -> Vec<Vec<u32>> {
 }
 
 fn forward(c: &mut Criterion) {
-    let dir = model_dir();
-    let config = std::fs::read_to_string(dir.join("config.json")).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (run scripts/fetch_minilm.sh or set INFOPLANE_MINILM)",
-            dir.join("config.json").display()
-        )
-    });
-    let weights_path = dir.join("model.safetensors");
-    let file = File::open(&weights_path).expect("model.safetensors");
-    let len = file.metadata().expect("metadata").len();
-    let ckpt = load_checkpoint(
-        &config,
-        vec![("model.safetensors".to_owned(), BufReader::new(file), len)],
-    )
-    .expect("all-MiniLM-L6-v2 loads");
-    let model = ckpt.model;
+    let model = load_model(&model_dir());
     let seqs = sequences();
     let tokens: usize = seqs.iter().map(Vec::len).sum();
     assert_eq!(seqs.len(), 100);
@@ -73,24 +58,32 @@ fn forward(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(45))
         .throughput(Throughput::Elements(tokens as u64));
     group.bench_function("minilm_100_sequences", |b| {
-        b.iter(|| {
-            for ids in &seqs {
-                model
-                    .forward(ids, &mut |_, h| {
-                        std::hint::black_box(h);
-                        Ok(())
-                    })
-                    .expect("forward pass");
-            }
-        })
+        b.iter(|| forward_all(model.as_ref(), &seqs))
     });
     group.finish();
 }
 
+/// Every sequence through `model`, one at a time, each hidden state to a sink that keeps nothing.
+fn forward_all(model: &dyn Transformer, seqs: &[Vec<u32>]) {
+    for ids in seqs {
+        model
+            .forward(ids, &mut |_, h| {
+                std::hint::black_box(h);
+                Ok(())
+            })
+            .expect("forward pass");
+    }
+}
+
 /// The model in folder `dir` (config.json, model.safetensors).
 fn load_model(dir: &Path) -> Box<dyn Transformer> {
-    let config = std::fs::read_to_string(dir.join("config.json"))
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.join("config.json").display()));
+    let config = std::fs::read_to_string(dir.join("config.json")).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run scripts/fetch_minilm.sh or set INFOPLANE_MINILM; \
+                 benches/export_onnx.py makes the random model)",
+            dir.join("config.json").display()
+        )
+    });
     let file = File::open(dir.join("model.safetensors"))
         .unwrap_or_else(|e| panic!("{}: {e}", dir.join("model.safetensors").display()));
     let len = file.metadata().expect("metadata").len();
@@ -136,18 +129,7 @@ fn forward_sets(c: &mut Criterion) {
         group
             .measurement_time(Duration::from_secs(seconds))
             .throughput(Throughput::Elements(tokens as u64));
-        group.bench_function(name, |b| {
-            b.iter(|| {
-                for ids in &seqs {
-                    model
-                        .forward(ids, &mut |_, h| {
-                            std::hint::black_box(h);
-                            Ok(())
-                        })
-                        .expect("forward pass");
-                }
-            })
-        });
+        group.bench_function(name, |b| b.iter(|| forward_all(model.as_ref(), &seqs)));
     }
     group.finish();
 }
