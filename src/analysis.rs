@@ -5,17 +5,18 @@
 use std::ops::Range;
 use std::sync::Arc;
 
-use ndarray::ArrayView2;
+use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 use crate::estimator::accumulator::LabelIds;
 use crate::estimator::{EstimatorConfig, EstimatorError, LabelKey, SoftEntropyAccumulator};
 use crate::formats::layout::{self, LayerSource, LayoutOverrides};
-use crate::formats::tensor::{StreamError, TensorFile};
+use crate::formats::tensor::{Floats, StreamError, TensorFile};
 use crate::formats::FormatError;
 use crate::labels::{
     self, BackoffCounts, LabelError, LabelOptions, LabelPlan, LabelSetSpec, NamedColumn,
 };
+use crate::ordered;
 
 /// What to compute. `layers: None` means every layer; `sequences: None` means every sequence.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -373,7 +374,16 @@ pub struct Analysis {
     pub layers: Vec<LayerState>,
 }
 
-/// Rows decoded per read; bounds memory at `CHUNK_ROWS × d × 8` bytes whatever the file size.
+/// Bytes of rows read and decoded at a time (at least one row), bounding memory whatever the
+/// file size. Natively 1 MiB: the decoded chunk is still in cache on its way to the estimator.
+#[cfg(not(target_arch = "wasm32"))]
+const CHUNK_BYTES: usize = 1 << 20;
+/// In the page 16 MiB (so [`CHUNK_ROWS`] decides): reads of a slice or more go straight from the
+/// file (`web::FileSource`), and Chromium hands over 16 MiB pieces faster than 4 MiB ones
+/// (BENCHMARKS.md, *How fast the page can read at all*).
+#[cfg(target_arch = "wasm32")]
+const CHUNK_BYTES: usize = 16 << 20;
+/// At most this many rows per chunk (short rows).
 const CHUNK_ROWS: usize = 2048;
 
 /// Which of the chosen layers one run analyses: part `part` of `parts` contiguous, nearly equal
@@ -442,7 +452,7 @@ impl std::fmt::Display for Stop {
 impl std::error::Error for Stop {}
 
 /// Takes a run of gathered rows: (range into the requested rows, rows × d values).
-type RowsSink<'a> = dyn FnMut(Range<usize>, &[f64]) -> Result<(), EstimatorError> + 'a;
+type RowsSink<'a> = dyn FnMut(Range<usize>, Floats<'_>) -> Result<(), EstimatorError> + 'a;
 /// Takes one analysed layer's states of one sequence: (accumulator slot, range into the planned
 /// positions, the sequence's range in the token stream, states).
 type StatesSink<'a> = dyn FnMut(
@@ -454,8 +464,9 @@ type StatesSink<'a> = dyn FnMut(
     + 'a;
 
 /// Streams the rows `rows` (ascending row indices within one layer) of `src`, handing each run of
-/// consecutive requested rows to `f(range into rows, rows × d values)`, in order. Runs are
-/// slices of the decoded chunk itself; only a row split between two chunks is copied.
+/// consecutive requested rows to `f(range into rows, rows × d values)`, in order, as the file
+/// decodes them (f32 or f64). Runs are slices of the decoded chunk itself; only a row split
+/// between two chunks is copied.
 fn stream_rows(
     file: &mut dyn TensorFile,
     src: &LayerSource,
@@ -467,48 +478,30 @@ fn stream_rows(
         return Ok(());
     };
     debug_assert!(rows.windows(2).all(|w| w[0] < w[1]), "rows ascend strictly");
-    // The file row that the next decoded value starts (or, with `split` holding part of a row,
-    // continues), and the next requested row (index into `rows`).
-    let mut row = lo;
-    let mut cursor = 0usize;
-    let mut split: Vec<f64> = Vec::with_capacity(d);
-    let mut sink = |chunk: &[f64]| -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        let stop = |e| Box::new(Stop(e));
-        let mut data = chunk;
-        if !split.is_empty() {
-            let take = (d - split.len()).min(data.len());
-            split.extend_from_slice(&data[..take]);
-            data = &data[take..];
-            if split.len() < d {
-                return Ok(());
-            }
-            if rows.get(cursor) == Some(&row) {
-                f(cursor..cursor + 1, &split).map_err(stop)?;
-                cursor += 1;
-            }
-            split.clear();
-            row += 1;
-        }
-        let whole = data.len() / d;
-        while cursor < rows.len() && rows[cursor] < row + whole {
-            let first = cursor;
-            cursor += 1;
-            while cursor < rows.len() && rows[cursor] == rows[cursor - 1] + 1 {
-                if rows[cursor] >= row + whole {
-                    break;
-                }
-                cursor += 1;
-            }
-            let (a, b) = (rows[first] - row, rows[cursor - 1] - row + 1);
-            f(first..cursor, &data[a * d..b * d]).map_err(stop)?;
-        }
-        split.extend_from_slice(&data[whole * d..]);
-        row += whole;
-        Ok(())
+    let mut at = Gathered {
+        rows,
+        d,
+        row: lo,
+        cursor: 0,
     };
+    // A tensor's chunks all come as one type; a row split between chunks waits in its buffer.
+    let (mut split32, mut split64) = (Vec::new(), Vec::new());
+    let mut sink = |chunk: Floats<'_>| -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        match chunk {
+            Floats::F32(v) => at.take(v, &mut split32, &mut |r, x| f(r, Floats::F32(x))),
+            Floats::F64(v) => at.take(v, &mut split64, &mut |r, x| f(r, Floats::F64(x))),
+        }
+        .map_err(|e| Box::new(Stop(e)) as _)
+    };
+    // Chunks of whole rows, about 1 MiB: decoded while still in cache, and the buffers are
+    // reused instead of faulted in afresh for every layer (at 2048 rows per chunk they had been).
+    let size = file
+        .tensor(&src.tensor.name)
+        .map_or(8, |t| t.dtype.size().max(1));
+    let chunk = (CHUNK_BYTES / (d * size).max(1)).clamp(1, CHUNK_ROWS) * d;
     let first = src.first_element + lo * d;
     let last = src.first_element + (hi + 1) * d;
-    file.read_f64(&src.tensor.name, first..last, CHUNK_ROWS * d, &mut sink)
+    file.read_floats(&src.tensor.name, first..last, chunk, &mut sink)
         .map_err(|e| match e {
             StreamError::Format(f) => AnalysisError::Format(f),
             StreamError::Sink(s) => match s.downcast::<Stop>() {
@@ -516,6 +509,62 @@ fn stream_rows(
                 Err(other) => AnalysisError::Settings(other.to_string()),
             },
         })
+}
+
+/// Takes a run of gathered rows of one type: (range into the requested rows, rows × d values).
+type RunSink<'a, T> = dyn FnMut(Range<usize>, &[T]) -> Result<(), EstimatorError> + 'a;
+
+/// Where [`stream_rows`] stands: the file row that the next decoded value starts (or, with part
+/// of a row held back, continues), and the next requested row (index into `rows`).
+struct Gathered<'a> {
+    rows: &'a [usize],
+    d: usize,
+    row: usize,
+    cursor: usize,
+}
+
+impl Gathered<'_> {
+    /// Hands the requested rows among the next decoded values `data` to `f`, completing the row
+    /// held in `split` first and holding back a row the chunk cuts.
+    fn take<T: Copy>(
+        &mut self,
+        mut data: &[T],
+        split: &mut Vec<T>,
+        f: &mut RunSink<'_, T>,
+    ) -> Result<(), EstimatorError> {
+        let (rows, d) = (self.rows, self.d);
+        if !split.is_empty() {
+            let take = (d - split.len()).min(data.len());
+            split.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            if split.len() < d {
+                return Ok(());
+            }
+            if rows.get(self.cursor) == Some(&self.row) {
+                f(self.cursor..self.cursor + 1, split)?;
+                self.cursor += 1;
+            }
+            split.clear();
+            self.row += 1;
+        }
+        let whole = data.len() / d;
+        let (row, cursor) = (self.row, &mut self.cursor);
+        while *cursor < rows.len() && rows[*cursor] < row + whole {
+            let first = *cursor;
+            *cursor += 1;
+            while *cursor < rows.len() && rows[*cursor] == rows[*cursor - 1] + 1 {
+                if rows[*cursor] >= row + whole {
+                    break;
+                }
+                *cursor += 1;
+            }
+            let (a, b) = (rows[first] - row, rows[*cursor - 1] - row + 1);
+            f(first..*cursor, &data[a * d..b * d])?;
+        }
+        split.extend_from_slice(&data[whole * d..]);
+        self.row += whole;
+        Ok(())
+    }
 }
 
 /// Running sum of valid rows (finite, not all zero: the rows the accumulator would use) for the
@@ -546,18 +595,30 @@ impl RowMean {
     }
 }
 
-/// Feeds a batch of rows to every seed's accumulator.
+/// Feeds a batch of rows (`values`, rows × d) to every seed's accumulator.
 fn update_all(
     accs: &mut [SoftEntropyAccumulator],
-    rows: ArrayView2<'_, f64>,
+    values: Floats<'_>,
+    d: usize,
     plan: &LabelPlan,
     ids: &LabelIds,
     range: Range<usize>,
 ) -> Result<(), EstimatorError> {
     let labels = label_slices(plan, range.clone());
-    let ids = ids.slices(range);
-    accs.iter_mut()
-        .try_for_each(|a| a.update_indexed(rows, &labels, &ids))
+    let ids = ids.slices(range.clone());
+    let shape = (range.len(), d);
+    match values {
+        Floats::F32(v) => {
+            let rows = ArrayView2::from_shape(shape, v).expect("gathered rows have d columns");
+            accs.iter_mut()
+                .try_for_each(|a| a.update_indexed(rows, &labels, &ids))
+        }
+        Floats::F64(v) => {
+            let rows = ArrayView2::from_shape(shape, v).expect("gathered rows have d columns");
+            accs.iter_mut()
+                .try_for_each(|a| a.update_indexed(rows, &labels, &ids))
+        }
+    }
 }
 
 /// The dense ids of the plan's label columns (in [`label_slices`]' order), numbered once for
@@ -703,9 +764,12 @@ pub fn analyze(
         if settings.centre {
             let mut mean = RowMean::new(d);
             stream_rows(file, src, d, &universe_rows, &mut |_, values| {
-                values
-                    .chunks_exact(d)
-                    .for_each(|r| mean.add(r.iter().copied()));
+                match values {
+                    Floats::F32(v) => v
+                        .chunks_exact(d)
+                        .for_each(|r| mean.add(r.iter().map(|&x| f64::from(x)))),
+                    Floats::F64(v) => v.chunks_exact(d).for_each(|r| mean.add(r.iter().copied())),
+                }
                 Ok(())
             })?;
             let mean = mean.mean();
@@ -715,9 +779,7 @@ pub fn analyze(
                 .collect::<Result<_, _>>()?;
         }
         stream_rows(file, src, d, &rows, &mut |range, values| {
-            let view = ArrayView2::from_shape((range.len(), d), values)
-                .expect("gathered rows have d columns");
-            update_all(&mut accs, view, &plan, &ids, range)
+            update_all(&mut accs, values, d, &plan, &ids, range)
         })?;
         states.push(LayerState::new(layer, accs, n_sets, shuffles, keep_counts));
         on_layer(states.len(), layers.len());
@@ -750,14 +812,16 @@ pub fn analyze(
 /// way [`analyze`] analyses a dump of them: each sequence is run once and every layer's states at
 /// the planned positions go straight into that layer's accumulators, so memory holds one
 /// sequence's activations (centring runs every sequence once more, first, for the means).
-/// `name` names the checkpoint in the report; `on_sequence(done, total)` is called after each
-/// sequence.
+/// `name` names the checkpoint in the report; `threads` run forward passes side by side (the
+/// numbers do not depend on it); `on_sequence(done, total)` is called after each sequence.
+#[allow(clippy::too_many_arguments)]
 pub fn analyze_model(
     model: &dyn crate::model::Transformer,
     name: &str,
     sequences: &[Vec<u32>],
     settings: &AnalysisSettings,
     keep_counts: bool,
+    threads: usize,
     on_sequence: &mut dyn FnMut(usize, usize),
 ) -> Result<Analysis, AnalysisError> {
     settings.check(name)?;
@@ -788,45 +852,61 @@ pub fn analyze_model(
     for (i, &l) in layers.iter().enumerate() {
         slot[l] = Some(i);
     }
-    let d = model.d();
+    let (d, slots) = (model.d(), layers.len());
     let total_runs = chosen.len() + if settings.centre { ranges.len() } else { 0 };
     let mut runs = 0;
     // Runs `model` on each sequence in `which` that has positions in `positions`, handing
-    // `f(layer slot, positions range, sequence range, states)` the states of the analysed layers.
+    // `f(layer slot, positions range, sequence range, states)` the states of the analysed layers,
+    // sequence by sequence in order (forward passes run on `threads` threads; the accumulators
+    // take the states in the same order whatever their number, so the numbers do not change).
     let mut run = |which: Range<usize>,
                    positions: &[usize],
                    f: &mut StatesSink<'_>|
      -> Result<(), AnalysisError> {
         let mut cursor = 0usize;
-        for (done, range) in ranges[which].iter().enumerate() {
-            while cursor < positions.len() && positions[cursor] < range.start {
-                cursor += 1;
-            }
-            let start = cursor;
-            while cursor < positions.len() && positions[cursor] < range.end {
-                cursor += 1;
-            }
-            if cursor > start {
-                let mut failure = None;
+        let work: Vec<(&Range<usize>, Range<usize>)> = ranges[which]
+            .iter()
+            .map(|range| {
+                while cursor < positions.len() && positions[cursor] < range.start {
+                    cursor += 1;
+                }
+                let start = cursor;
+                while cursor < positions.len() && positions[cursor] < range.end {
+                    cursor += 1;
+                }
+                (range, start..cursor)
+            })
+            .collect();
+        let forward = |k: usize| -> Result<Vec<Option<Array2<f32>>>, AnalysisError> {
+            let (range, at) = &work[k];
+            let mut states = vec![None; slots];
+            if !at.is_empty() {
                 model
-                    .forward(&tokens[range.clone()], &mut |layer, states| {
-                        let Some(i) = slot[layer] else { return Ok(()) };
-                        f(i, start..cursor, range, states).map_err(|e| {
-                            failure = Some(e);
-                            crate::model::ModelError::new("stopped")
-                        })
+                    .forward(&tokens[(*range).clone()], &mut |layer, s| {
+                        if let Some(i) = slot[layer] {
+                            states[i] = Some(s.to_owned());
+                        }
+                        Ok(())
                     })
-                    .map_err(|e| match failure.take() {
-                        Some(est) => AnalysisError::Estimator(est),
-                        None => AnalysisError::Model(crate::model::ModelError::new(format!(
-                            "{name}, sequence {done}: {e}"
-                        ))),
+                    .map_err(|e| {
+                        AnalysisError::Model(crate::model::ModelError::new(format!(
+                            "{name}, sequence {k}: {e}"
+                        )))
                     })?;
+            }
+            Ok(states)
+        };
+        ordered::map_in_order(work.len(), threads, &forward, &mut |k, states| {
+            let (range, at) = &work[k];
+            for (i, s) in states.iter().enumerate() {
+                if let Some(s) = s {
+                    f(i, at.clone(), range, s.view()).map_err(AnalysisError::Estimator)?;
+                }
             }
             runs += 1;
             on_sequence(runs, total_runs);
-        }
-        Ok(())
+            Ok(())
+        })
     };
     if settings.centre {
         let mut means: Vec<RowMean> = layers.iter().map(|_| RowMean::new(d)).collect();
@@ -844,17 +924,16 @@ pub fn analyze_model(
             }
         }
     }
-    let mut rows: Vec<f64> = Vec::new();
+    let mut rows: Vec<f32> = Vec::new();
     run(
         chosen.clone(),
         &plan.positions,
         &mut |i, at, range, states| {
             rows.clear();
             for &p in &plan.positions[at.clone()] {
-                rows.extend(states.row(p - range.start).iter().map(|&v| f64::from(v)));
+                rows.extend(states.row(p - range.start).iter());
             }
-            let view = ArrayView2::from_shape((at.len(), d), &rows).expect("rows have d columns");
-            update_all(&mut accs[i], view, &plan, &ids, at)
+            update_all(&mut accs[i], Floats::F32(&rows), d, &plan, &ids, at)
         },
     )?;
     let n_sets = plan.specs.len();
@@ -1045,9 +1124,11 @@ impl Analysis {
 mod tests {
     use super::*;
 
-    /// A tensor whose element i is i, streamed in chunks of a fixed size (rows split anywhere).
+    /// A tensor whose element i is i, streamed in chunks of a fixed size (rows split anywhere),
+    /// as f32 (`narrow`) or f64.
     struct Counting {
         chunk: usize,
+        narrow: bool,
     }
 
     impl TensorFile for Counting {
@@ -1057,16 +1138,22 @@ mod tests {
         fn tensors(&self) -> &[crate::formats::tensor::TensorInfo] {
             &[]
         }
-        fn read_f64(
+        fn read_floats(
             &mut self,
             _: &str,
             range: Range<usize>,
             _: usize,
-            sink: &mut crate::formats::tensor::Sink<'_>,
+            sink: &mut crate::formats::tensor::FloatSink<'_>,
         ) -> Result<(), StreamError> {
             let values: Vec<f64> = range.map(|i| i as f64).collect();
-            for c in values.chunks(self.chunk) {
-                sink(c).map_err(StreamError::Sink)?;
+            let narrow: Vec<f32> = values.iter().map(|&v| v as f32).collect();
+            for (c, n) in values.chunks(self.chunk).zip(narrow.chunks(self.chunk)) {
+                sink(if self.narrow {
+                    Floats::F32(n)
+                } else {
+                    Floats::F64(c)
+                })
+                .map_err(StreamError::Sink)?;
             }
             Ok(())
         }
@@ -1091,10 +1178,10 @@ mod tests {
             .iter()
             .flat_map(|&r| (0..d).map(move |k| (6 + r * d + k) as f64))
             .collect();
-        for chunk in 1..=40 {
+        for (chunk, narrow) in (1..=40).flat_map(|c| [(c, false), (c, true)]) {
             let (mut got, mut next) = (Vec::new(), 0);
             stream_rows(
-                &mut Counting { chunk },
+                &mut Counting { chunk, narrow },
                 &src,
                 d,
                 &rows,
@@ -1102,13 +1189,17 @@ mod tests {
                     assert_eq!(range.start, next, "chunk {chunk}: runs out of order");
                     assert_eq!(values.len(), range.len() * d, "chunk {chunk}");
                     next = range.end;
-                    got.extend_from_slice(values);
+                    match values {
+                        Floats::F32(v) if narrow => got.extend(v.iter().map(|&x| f64::from(x))),
+                        Floats::F64(v) if !narrow => got.extend_from_slice(v),
+                        _ => panic!("chunk {chunk}: values changed type on the way"),
+                    }
                     Ok(())
                 },
             )
             .unwrap();
             assert_eq!(next, rows.len(), "chunk {chunk}: rows missing");
-            assert_eq!(got, expected, "chunk {chunk}");
+            assert_eq!(got, expected, "chunk {chunk}, narrow {narrow}");
         }
     }
 

@@ -8,6 +8,7 @@ pub mod explainer;
 pub mod formats;
 pub mod labels;
 pub mod model;
+pub mod ordered;
 pub mod plot;
 pub mod probe;
 pub mod report;

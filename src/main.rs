@@ -19,6 +19,7 @@ use infoplane::formats::tensor::TensorFile;
 use infoplane::labels::{self, LabelOptions};
 use infoplane::model::checkpoint::{load_checkpoint, role, Checkpoint, Role};
 use infoplane::model::tokenizer::Tokenizer;
+use infoplane::ordered;
 use infoplane::probe::{self, Probe, ProbeSettings};
 use infoplane::report::{self, Report};
 use infoplane::state;
@@ -84,6 +85,10 @@ struct ModelArgs {
     /// Also write the texts and token ids used, as JSON, so the run can be reproduced.
     #[arg(long)]
     save_tokens: Option<PathBuf>,
+    /// Threads running forward passes side by side (default: one per core). The numbers do not
+    /// depend on it.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+    threads: Option<u16>,
 }
 
 #[derive(Args)]
@@ -95,6 +100,10 @@ struct HiddenStatesArgs {
     /// Where to write the dump (hidden_states [layers, tokens, d] float32, input_ids, seq_lens).
     #[arg(long)]
     out: PathBuf,
+    /// Threads running forward passes side by side (default: one per core). The dump does not
+    /// depend on it.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+    threads: Option<u16>,
 }
 
 #[derive(Args)]
@@ -343,14 +352,19 @@ fn open_all(paths: &[PathBuf], raw_shape: Option<&[usize]>) -> Result<Dataset, S
     Ok((files, labels_only))
 }
 
+/// `--threads`, or one per core.
+fn threads(chosen: Option<u16>) -> usize {
+    chosen.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        usize::from,
+    )
+}
+
 /// `infoplane analyze`: one thread per core (or `--threads`), at most one per layer, each
 /// analysing one share of the layers (see [`analysis::LayerShare`]) from its own handles on the
 /// files; the shares combine into exactly the one-thread result.
 fn analyze_in_threads(a: &AnalyzeArgs, settings: &AnalysisSettings) -> Result<Analysis, String> {
-    let threads = a.threads.map_or_else(
-        || std::thread::available_parallelism().map_or(1, |n| n.get()),
-        usize::from,
-    );
+    let threads = threads(a.threads);
     let overrides = a.layout.overrides();
     let (mut files, labels_only) = open_all(&a.files, a.layout.raw_shape.as_deref())?;
     let layers = analysis::chosen_layer_count(&mut files, &labels_only, &overrides, settings)
@@ -529,6 +543,7 @@ fn run_models(m: &ModelArgs) -> Result<(), String> {
             &probe.sequences,
             &settings,
             false,
+            threads(m.threads),
             &mut |_, _| {},
         )
         .map_err(|e| e.to_string())?;
@@ -566,21 +581,35 @@ fn write_hidden_states(h: &HiddenStatesArgs) -> Result<(), String> {
     let model = ckpt.model.as_ref();
     let (layers, d) = (model.hidden_states(), model.d());
     let total: usize = probe.sequences.iter().map(Vec::len).sum();
-    // [layers, tokens, d], filled one sequence at a time.
+    // [layers, tokens, d], filled one sequence at a time (forward passes side by side).
     let mut states = vec![0f32; layers * total * d];
     let mut offset = 0;
-    for (i, ids) in probe.sequences.iter().enumerate() {
+    let sequences = &probe.sequences;
+    let forward = |i: usize| -> Result<Vec<f32>, String> {
+        // [layers, the sequence's tokens, d]
+        let mut own = Vec::with_capacity(layers * sequences[i].len() * d);
         model
-            .forward(ids, &mut |layer, s| {
-                let at = (layer * total + offset) * d;
-                for (dst, src) in states[at..at + s.len()].iter_mut().zip(s.iter()) {
-                    *dst = *src;
-                }
+            .forward(&sequences[i], &mut |_, s| {
+                own.extend(s.iter());
                 Ok(())
             })
             .map_err(|e| format!("{}, sequence {i}: {e}", h.dir.display()))?;
-        offset += ids.len();
-    }
+        Ok(own)
+    };
+    ordered::map_in_order(
+        sequences.len(),
+        threads(h.threads),
+        &forward,
+        &mut |i, own| {
+            let n = sequences[i].len() * d;
+            for (layer, s) in own.chunks_exact(n).enumerate() {
+                let at = (layer * total + offset) * d;
+                states[at..at + n].copy_from_slice(s);
+            }
+            offset += sequences[i].len();
+            Ok(())
+        },
+    )?;
     let ids: Vec<i64> = probe
         .sequences
         .iter()

@@ -271,6 +271,49 @@ fn the_dump_written_by_hidden_states_analyses_to_the_numbers_of_model() {
 }
 
 #[test]
+fn forward_passes_on_several_threads_change_no_byte() {
+    let dir = fixture("models/gpt_neox");
+    let dir = dir.to_str().unwrap();
+    let args = ["--max-sequences", "30", "--max-length", "24"];
+    let tmp = std::env::temp_dir().join(format!("infoplane-threads-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let run = |threads: &str| {
+        let dump = tmp.join(format!("t{threads}.npz"));
+        let written = common::infoplane(
+            &[
+                &["hidden-states", dir, "--out", dump.to_str().unwrap()][..],
+                &["--threads", threads],
+                &args[..],
+            ]
+            .concat(),
+        );
+        assert!(written.status.success(), "{}", common::stderr(&written));
+        let analysed = common::infoplane(
+            &[
+                &["model", dir, "--centre", "--threads", threads][..],
+                &args[..],
+            ]
+            .concat(),
+        );
+        assert!(analysed.status.success(), "{}", common::stderr(&analysed));
+        (std::fs::read(&dump).unwrap(), analysed.stdout)
+    };
+    let one = run("1");
+    for threads in ["2", "5"] {
+        let (dump, report) = run(threads);
+        assert!(
+            dump == one.0,
+            "hidden-states --threads {threads} wrote other bytes"
+        );
+        assert!(
+            report == one.1,
+            "model --threads {threads} printed another report"
+        );
+    }
+    std::fs::remove_dir_all(&tmp).ok();
+}
+
+#[test]
 fn folders_infoplane_cannot_run_get_one_line_messages() {
     let tmp = std::env::temp_dir().join(format!("infoplane-badmodel-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap();

@@ -9,8 +9,8 @@ use std::ops::Range;
 use npyz::{DType as NpyDType, Endianness, NpyHeader, Order, TypeChar};
 
 use super::tensor::{
-    checked_len, decode_f64, decode_i64, decode_strings, dense_ids, ByteOrder, DType, Sink,
-    StreamError, TensorFile, TensorInfo,
+    checked_len, decode_i64, decode_strings, dense_ids, ByteOrder, DType, FloatDecoder, FloatSink,
+    Floats, StreamError, TensorFile, TensorInfo,
 };
 use super::FormatError;
 
@@ -193,14 +193,14 @@ fn parse_shape(text: &str) -> Result<Vec<usize>, String> {
         .collect()
 }
 
-/// Streams `count` elements from `reader` (positioned at the first of them) to `sink` as f64, in
-/// chunks of `chunk` elements (the last may be shorter).
-pub fn stream_f64<R: Read>(
+/// Streams `count` elements from `reader` (positioned at the first of them) to `sink` as
+/// [`Floats`], in chunks of `chunk` elements (the last may be shorter).
+pub fn stream_floats<R: Read>(
     reader: &mut R,
     header: &Header,
     count: usize,
     chunk: usize,
-    sink: &mut Sink<'_>,
+    sink: &mut FloatSink<'_>,
     err: &dyn Fn(String) -> FormatError,
 ) -> Result<(), StreamError> {
     if !header.dtype.is_float() {
@@ -213,20 +213,15 @@ pub fn stream_f64<R: Read>(
     let size = header.dtype.size();
     let chunk = chunk.max(1);
     let mut raw = vec![0u8; chunk.min(count) * size];
-    let mut out = vec![0.0; chunk.min(count)];
+    let mut decoder = FloatDecoder::default();
     let mut left = count;
     while left > 0 {
         let n = chunk.min(left);
         reader
             .read_exact(&mut raw[..n * size])
             .map_err(|e| err(format!("data is truncated or unreadable ({e})")))?;
-        decode_f64(
-            header.dtype,
-            header.byte_order,
-            &raw[..n * size],
-            &mut out[..n],
-        );
-        sink(&out[..n]).map_err(StreamError::Sink)?;
+        sink(decoder.decode(header.dtype, header.byte_order, &raw[..n * size]))
+            .map_err(StreamError::Sink)?;
         left -= n;
     }
     Ok(())
@@ -304,11 +299,14 @@ pub fn read_fortran_f64<R: Read>(
         )));
     }
     let mut values = Vec::with_capacity(len);
-    let mut sink = |c: &[f64]| {
-        values.extend_from_slice(c);
+    let mut sink = |c: Floats<'_>| {
+        match c {
+            Floats::F32(v) => values.extend(v.iter().map(|&x| f64::from(x))),
+            Floats::F64(v) => values.extend_from_slice(v),
+        }
         Ok(())
     };
-    stream_f64(reader, header, len, 1 << 16, &mut sink, err).map_err(|e| match e {
+    stream_floats(reader, header, len, 1 << 16, &mut sink, err).map_err(|e| match e {
         StreamError::Format(f) => f,
         StreamError::Sink(s) => err(s.to_string()),
     })?;
@@ -344,10 +342,10 @@ pub fn serve_f64(
     values: &[f64],
     range: Range<usize>,
     chunk: usize,
-    sink: &mut Sink<'_>,
+    sink: &mut FloatSink<'_>,
 ) -> Result<(), StreamError> {
     for c in values[range].chunks(chunk.max(1)) {
-        sink(c).map_err(StreamError::Sink)?;
+        sink(Floats::F64(c)).map_err(StreamError::Sink)?;
     }
     Ok(())
 }
@@ -409,12 +407,12 @@ impl<R: Read + Seek> TensorFile for NpyFile<R> {
     fn tensors(&self) -> &[TensorInfo] {
         &self.tensors
     }
-    fn read_f64(
+    fn read_floats(
         &mut self,
         tensor: &str,
         range: Range<usize>,
         chunk: usize,
-        sink: &mut Sink<'_>,
+        sink: &mut FloatSink<'_>,
     ) -> Result<(), StreamError> {
         self.check(tensor)?;
         check_range(&self.file, tensor, &range, self.header.len())?;
@@ -427,7 +425,7 @@ impl<R: Read + Seek> TensorFile for NpyFile<R> {
             return serve_f64(&values, range, chunk, sink);
         }
         self.seek_to(range.start)?;
-        stream_f64(&mut self.reader, &header, range.len(), chunk, sink, &err)
+        stream_floats(&mut self.reader, &header, range.len(), chunk, sink, &err)
     }
     fn read_i64(&mut self, tensor: &str) -> Result<Vec<i64>, FormatError> {
         self.check(tensor)?;

@@ -8,7 +8,7 @@ use std::ops::Range;
 use zip::{CompressionMethod, ZipArchive};
 
 use super::npy::{self, check_range, Header};
-use super::tensor::{Sink, StreamError, TensorFile, TensorInfo};
+use super::tensor::{FloatSink, StreamError, TensorFile, TensorInfo};
 use super::FormatError;
 
 /// An opened `.npz`: every member's header is read and checked up front; data is read on demand.
@@ -92,12 +92,12 @@ impl<R: Read + Seek> TensorFile for NpzFile<R> {
     fn tensors(&self) -> &[TensorInfo] {
         &self.tensors
     }
-    fn read_f64(
+    fn read_floats(
         &mut self,
         tensor: &str,
         range: Range<usize>,
         chunk: usize,
-        sink: &mut Sink<'_>,
+        sink: &mut FloatSink<'_>,
     ) -> Result<(), StreamError> {
         let i = self.member(tensor)?;
         check_range(&self.file, tensor, &range, self.tensors[i].len())?;
@@ -123,11 +123,11 @@ impl<R: Read + Seek> TensorFile for NpzFile<R> {
             entry
                 .seek(SeekFrom::Start(offset))
                 .map_err(|e| err(format!("cannot seek ({e})")))?;
-            npy::stream_f64(&mut entry, &header, range.len(), chunk, sink, &err)
+            npy::stream_floats(&mut entry, &header, range.len(), chunk, sink, &err)
         } else {
             let mut entry = self.archive.by_name(member).map_err(open_err)?;
             skip(&mut entry, offset, &err)?;
-            npy::stream_f64(&mut entry, &header, range.len(), chunk, sink, &err)
+            npy::stream_floats(&mut entry, &header, range.len(), chunk, sink, &err)
         }
     }
     fn read_i64(&mut self, tensor: &str) -> Result<Vec<i64>, FormatError> {

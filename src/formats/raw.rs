@@ -6,7 +6,7 @@ use std::io::{Read, Seek, SeekFrom};
 use std::ops::Range;
 
 use super::tensor::{
-    checked_len, decode_f64, ByteOrder, DType, Sink, StreamError, TensorFile, TensorInfo,
+    checked_len, ByteOrder, DType, FloatDecoder, FloatSink, StreamError, TensorFile, TensorInfo,
 };
 use super::FormatError;
 
@@ -86,12 +86,12 @@ impl<R: Read + Seek> TensorFile for RawF32<R> {
         &self.tensors
     }
 
-    fn read_f64(
+    fn read_floats(
         &mut self,
         tensor: &str,
         range: Range<usize>,
         chunk: usize,
-        sink: &mut Sink<'_>,
+        sink: &mut FloatSink<'_>,
     ) -> Result<(), StreamError> {
         self.check_name(tensor)?;
         let len = self.tensors[0].len();
@@ -119,9 +119,9 @@ impl<R: Read + Seek> TensorFile for RawF32<R> {
 }
 
 /// Streams elements `range` of a little-endian tensor of `len` elements of `dtype` whose data
-/// starts at byte `start` of `reader`, as f64 chunks of at most `chunk` elements (0 counts as 1).
-/// Memory is one chunk: `chunk × (8 + element size)` bytes, whatever the file's size. The caller
-/// has checked that the tensor's bytes lie within the file.
+/// starts at byte `start` of `reader`, as [`Floats`] chunks of at most `chunk` elements (0 counts
+/// as 1). Memory is one chunk: at most `chunk × (8 + element size)` bytes, whatever the file's
+/// size. The caller has checked that the tensor's bytes lie within the file.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn stream_le<R: Read + Seek>(
     file: &str,
@@ -132,7 +132,7 @@ pub(crate) fn stream_le<R: Read + Seek>(
     len: usize,
     range: Range<usize>,
     chunk: usize,
-    sink: &mut Sink<'_>,
+    sink: &mut FloatSink<'_>,
 ) -> Result<(), StreamError> {
     let err = |m: String| FormatError::new(file, Some(tensor), m);
     if range.start > range.end || range.end > len {
@@ -152,12 +152,10 @@ pub(crate) fn stream_le<R: Read + Seek>(
         .seek(SeekFrom::Start(offset))
         .map_err(|e| err(format!("cannot seek to its data at byte {offset} ({e})")))?;
     let per = chunk.max(1).min(range.len());
-    let (Some(mut bytes), Some(mut out)) = (
-        per.checked_mul(size).and_then(buffer::<u8>),
-        buffer::<f64>(per),
-    ) else {
+    let Some(mut bytes) = per.checked_mul(size).and_then(buffer::<u8>) else {
         return Err(err(format!("chunks of {per} elements do not fit in memory")).into());
     };
+    let mut decoder = FloatDecoder::default();
     let mut at = range.start;
     while at < range.end {
         let n = per.min(range.end - at);
@@ -166,8 +164,8 @@ pub(crate) fn stream_le<R: Read + Seek>(
                 "data is truncated or unreadable at element {at} ({e})"
             ))
         })?;
-        decode_f64(dtype, ByteOrder::Little, &bytes[..n * size], &mut out[..n]);
-        sink(&out[..n]).map_err(StreamError::Sink)?;
+        sink(decoder.decode(dtype, ByteOrder::Little, &bytes[..n * size]))
+            .map_err(StreamError::Sink)?;
         at += n;
     }
     Ok(())

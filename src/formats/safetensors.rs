@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::raw::{some_names, stream_le};
 use super::tensor::{
-    checked_len, decode_i64, ByteOrder, DType, Sink, StreamError, TensorFile, TensorInfo,
+    checked_len, decode_i64, ByteOrder, DType, FloatSink, StreamError, TensorFile, TensorInfo,
 };
 use super::FormatError;
 
@@ -213,12 +213,12 @@ impl<R: Read + Seek> TensorFile for SafetensorsFile<R> {
         self.metadata.clone()
     }
 
-    fn read_f64(
+    fn read_floats(
         &mut self,
         tensor: &str,
         range: Range<usize>,
         chunk: usize,
-        sink: &mut Sink<'_>,
+        sink: &mut FloatSink<'_>,
     ) -> Result<(), StreamError> {
         let i = self.find(tensor)?;
         let info = &self.tensors[i];

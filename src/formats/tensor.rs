@@ -1,6 +1,6 @@
 //! What every reader offers the rest of infoplane: a list of named tensors with dtype and shape, and
-//! reading of their elements in chunks (floats as f64, ids as i64). Layout detection and analysis
-//! only see this interface, so a new format is one new reader.
+//! reading of their elements in chunks (floats as f32 or f64, see [`Floats`]; ids as i64). Layout
+//! detection and analysis only see this interface, so a new format is one new reader.
 
 use std::ops::Range;
 
@@ -112,6 +112,59 @@ pub enum StreamError {
 /// Receives consecutive chunks of f64 elements; an `Err` stops the stream.
 pub type Sink<'a> = dyn FnMut(&[f64]) -> Result<(), Box<dyn std::error::Error + Send + Sync>> + 'a;
 
+/// A chunk of float elements as decoded: f32 for float32, float16 and bfloat16 tensors (each of
+/// their values is an f32 exactly), f64 for float64 ones. Widening float32 rows to f64 and copying
+/// them again had been a sixth of a d = 2048 analysis; the estimator takes either.
+#[derive(Clone, Copy, Debug)]
+pub enum Floats<'a> {
+    F32(&'a [f32]),
+    F64(&'a [f64]),
+}
+
+impl Floats<'_> {
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        match self {
+            Floats::F32(v) => v.len(),
+            Floats::F64(v) => v.len(),
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Receives consecutive chunks of float elements; an `Err` stops the stream.
+pub type FloatSink<'a> =
+    dyn FnMut(Floats<'_>) -> Result<(), Box<dyn std::error::Error + Send + Sync>> + 'a;
+
+/// Decodes chunks of stored float elements into buffers it keeps, so a stream allocates once.
+#[derive(Debug, Default)]
+pub struct FloatDecoder {
+    narrow: Vec<f32>,
+    wide: Vec<f64>,
+}
+
+impl FloatDecoder {
+    /// `bytes` (whole elements of `dtype` in `order`) as [`Floats`]: f32 for the types an f32
+    /// holds exactly, f64 for the rest.
+    pub fn decode(&mut self, dtype: DType, order: ByteOrder, bytes: &[u8]) -> Floats<'_> {
+        let n = bytes.len() / dtype.size();
+        match dtype {
+            DType::F32 | DType::F16 | DType::BF16 => {
+                self.narrow.resize(n, 0.0);
+                decode_f32(dtype, order, bytes, &mut self.narrow);
+                Floats::F32(&self.narrow)
+            }
+            _ => {
+                self.wide.resize(n, 0.0);
+                decode_f64(dtype, order, bytes, &mut self.wide);
+                Floats::F64(&self.wide)
+            }
+        }
+    }
+}
+
 /// A file of named tensors, opened on bytes or a reader (never a path).
 pub trait TensorFile {
     /// The file's name, used in every message.
@@ -122,15 +175,34 @@ pub trait TensorFile {
     fn metadata(&self) -> Vec<(String, String)> {
         Vec::new()
     }
-    /// Streams elements `range` (flat indices in C order) of the float tensor `tensor` as f64, in
-    /// chunks of at most `chunk` elements, to `sink`.
+    /// Streams elements `range` (flat indices in C order) of the float tensor `tensor`, in chunks
+    /// of at most `chunk` elements, to `sink`: f32 chunks for float32/16 and bfloat16 tensors, f64
+    /// for float64 ones.
+    fn read_floats(
+        &mut self,
+        tensor: &str,
+        range: Range<usize>,
+        chunk: usize,
+        sink: &mut FloatSink<'_>,
+    ) -> Result<(), StreamError>;
+    /// [`read_floats`](Self::read_floats) with every chunk as f64.
     fn read_f64(
         &mut self,
         tensor: &str,
         range: Range<usize>,
         chunk: usize,
         sink: &mut Sink<'_>,
-    ) -> Result<(), StreamError>;
+    ) -> Result<(), StreamError> {
+        let mut wide = Vec::new();
+        self.read_floats(tensor, range, chunk, &mut |c| match c {
+            Floats::F64(v) => sink(v),
+            Floats::F32(v) => {
+                wide.clear();
+                wide.extend(v.iter().map(|&x| f64::from(x)));
+                sink(&wide)
+            }
+        })
+    }
     /// Reads a whole integer or bool tensor as i64 (ids, lengths, masks, labels).
     fn read_i64(&mut self, tensor: &str) -> Result<Vec<i64>, FormatError>;
     /// Reads a column of text labels (TSV metadata); formats without text say so.
@@ -148,37 +220,61 @@ pub trait TensorFile {
     }
 }
 
+/// Decodes each element of `$bytes` (`$n` bytes of type `$t` in byte order `$order`) with `$conv`
+/// into `$out`.
+macro_rules! decode_each {
+    ($out:expr, $bytes:expr, $order:expr, $t:ty, $n:expr, $conv:expr) => {
+        for (o, c) in $out.iter_mut().zip($bytes.chunks_exact($n)) {
+            let mut b = [0u8; $n];
+            b.copy_from_slice(c);
+            let v = match $order {
+                ByteOrder::Little => <$t>::from_le_bytes(b),
+                ByteOrder::Big => <$t>::from_be_bytes(b),
+            };
+            *o = $conv(v);
+        }
+    };
+}
+
 /// Decodes `bytes` (whole elements of `dtype` in `order`) into `out`, one f64 per element.
 /// Integers convert exactly up to 2^53; callers use this for float tensors.
 pub fn decode_f64(dtype: DType, order: ByteOrder, bytes: &[u8], out: &mut [f64]) {
-    macro_rules! each {
-        ($t:ty, $n:expr, $conv:expr) => {
-            for (o, c) in out.iter_mut().zip(bytes.chunks_exact($n)) {
-                let mut b = [0u8; $n];
-                b.copy_from_slice(c);
-                let v = match order {
-                    ByteOrder::Little => <$t>::from_le_bytes(b),
-                    ByteOrder::Big => <$t>::from_be_bytes(b),
-                };
-                *o = $conv(v);
-            }
-        };
-    }
     match dtype {
-        DType::F64 => each!(f64, 8, |v: f64| v),
-        DType::F32 => each!(f32, 4, f64::from),
-        DType::F16 => each!(u16, 2, |v: u16| half::f16::from_bits(v).to_f64()),
-        DType::BF16 => each!(u16, 2, |v: u16| half::bf16::from_bits(v).to_f64()),
-        DType::Bool | DType::U8 => each!(u8, 1, f64::from),
-        DType::I8 => each!(i8, 1, f64::from),
-        DType::I16 => each!(i16, 2, f64::from),
-        DType::U16 => each!(u16, 2, f64::from),
-        DType::I32 => each!(i32, 4, f64::from),
-        DType::U32 => each!(u32, 4, f64::from),
-        DType::I64 => each!(i64, 8, |v: i64| v as f64),
-        DType::U64 => each!(u64, 8, |v: u64| v as f64),
+        DType::F64 => decode_each!(out, bytes, order, f64, 8, |v: f64| v),
+        DType::F32 => decode_each!(out, bytes, order, f32, 4, f64::from),
+        DType::F16 => decode_each!(out, bytes, order, u16, 2, |v: u16| half::f16::from_bits(v)
+            .to_f64()),
+        DType::BF16 => decode_each!(out, bytes, order, u16, 2, |v: u16| half::bf16::from_bits(v)
+            .to_f64()),
+        DType::Bool | DType::U8 => decode_each!(out, bytes, order, u8, 1, f64::from),
+        DType::I8 => decode_each!(out, bytes, order, i8, 1, f64::from),
+        DType::I16 => decode_each!(out, bytes, order, i16, 2, f64::from),
+        DType::U16 => decode_each!(out, bytes, order, u16, 2, f64::from),
+        DType::I32 => decode_each!(out, bytes, order, i32, 4, f64::from),
+        DType::U32 => decode_each!(out, bytes, order, u32, 4, f64::from),
+        DType::I64 => decode_each!(out, bytes, order, i64, 8, |v: i64| v as f64),
+        DType::U64 => decode_each!(out, bytes, order, u64, 8, |v: u64| v as f64),
         // Text never reaches here: readers refuse it as rows.
         DType::Utf32(_) | DType::Bytes(_) => out.fill(f64::NAN),
+    }
+}
+
+/// Decodes `bytes` (whole elements of `dtype` in `order`) into `out`, one f32 per element: exact
+/// for float32, float16 and bfloat16, the only types callers pass.
+pub fn decode_f32(dtype: DType, order: ByteOrder, bytes: &[u8], out: &mut [f32]) {
+    match dtype {
+        DType::F32 => decode_each!(out, bytes, order, f32, 4, |v: f32| v),
+        DType::F16 => decode_each!(out, bytes, order, u16, 2, |v: u16| half::f16::from_bits(v)
+            .to_f32()),
+        DType::BF16 => decode_each!(out, bytes, order, u16, 2, |v: u16| half::bf16::from_bits(v)
+            .to_f32()),
+        _ => {
+            let mut wide = vec![0.0; out.len()];
+            decode_f64(dtype, order, bytes, &mut wide);
+            for (o, w) in out.iter_mut().zip(wide) {
+                *o = w as f32;
+            }
+        }
     }
 }
 

@@ -11,7 +11,7 @@ use zip::ZipArchive;
 
 use super::pickle::{self, Global, Value};
 use super::tensor::{
-    checked_len, decode_f64, decode_i64, ByteOrder, DType, Sink, StreamError, TensorFile,
+    checked_len, decode_i64, ByteOrder, DType, FloatDecoder, FloatSink, StreamError, TensorFile,
     TensorInfo,
 };
 use super::FormatError;
@@ -330,12 +330,12 @@ impl<R: Read + Seek> TensorFile for TorchFile<R> {
         self.metadata.clone()
     }
 
-    fn read_f64(
+    fn read_floats(
         &mut self,
         tensor: &str,
         range: Range<usize>,
         chunk: usize,
-        sink: &mut Sink<'_>,
+        sink: &mut FloatSink<'_>,
     ) -> Result<(), StreamError> {
         let idx = self.find(tensor)?;
         let info = &self.infos[idx];
@@ -357,12 +357,9 @@ impl<R: Read + Seek> TensorFile for TorchFile<R> {
             .into());
         }
         let (dtype, order) = (info.dtype, self.order);
-        let mut values = Vec::new();
+        let mut decoder = FloatDecoder::default();
         self.stream_bytes(idx, range, chunk, &mut |bytes| {
-            let n = bytes.len() / dtype.size();
-            values.resize(n, 0.0);
-            decode_f64(dtype, order, bytes, &mut values);
-            sink(&values).map_err(StreamError::Sink)
+            sink(decoder.decode(dtype, order, bytes)).map_err(StreamError::Sink)
         })
     }
 

@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader, Cursor, Read, Seek, SeekFrom};
 use std::ops::Range;
 
 use super::raw::some_names;
-use super::tensor::{DType, Sink, StreamError, TensorFile, TensorInfo};
+use super::tensor::{DType, FloatSink, Floats, StreamError, TensorFile, TensorInfo};
 use super::FormatError;
 
 /// The one tensor a `vectors.tsv` holds.
@@ -134,12 +134,12 @@ impl<R: Read + Seek> TensorFile for TsvVectors<R> {
         &self.tensors
     }
 
-    fn read_f64(
+    fn read_floats(
         &mut self,
         tensor: &str,
         range: Range<usize>,
         chunk: usize,
-        sink: &mut Sink<'_>,
+        sink: &mut FloatSink<'_>,
     ) -> Result<(), StreamError> {
         let err = |m: String| FormatError::new(&self.file, Some(tensor), m);
         if tensor != VECTORS {
@@ -206,7 +206,7 @@ impl<R: Read + Seek> TensorFile for TsvVectors<R> {
                 if at >= range.start {
                     out.push(parse_cell(&self.file, row.line, cells, cell)?);
                     if out.len() == per || at + 1 == range.end {
-                        sink(&out).map_err(StreamError::Sink)?;
+                        sink(Floats::F64(&out)).map_err(StreamError::Sink)?;
                         out.clear();
                     }
                 }
@@ -404,12 +404,12 @@ impl TensorFile for TsvMetadata {
         &self.tensors
     }
 
-    fn read_f64(
+    fn read_floats(
         &mut self,
         tensor: &str,
         _range: Range<usize>,
         _chunk: usize,
-        _sink: &mut Sink<'_>,
+        _sink: &mut FloatSink<'_>,
     ) -> Result<(), StreamError> {
         self.index(tensor)?;
         Err(FormatError::new(&self.file, Some(tensor), "holds text labels, not vectors").into())

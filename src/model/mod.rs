@@ -38,7 +38,7 @@ impl ModelError {
 pub type HiddenSink<'a> = dyn FnMut(usize, ArrayView2<f32>) -> Result<(), ModelError> + 'a;
 
 /// A loaded model.
-pub trait Transformer {
+pub trait Transformer: Sync {
     /// Width of the hidden states.
     fn d(&self) -> usize;
     /// Number of hidden states per position: blocks + 1.

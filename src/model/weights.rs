@@ -9,7 +9,7 @@ use ndarray::{Array1, Array2};
 
 use super::ops::{LayerNorm, Linear, RmsNorm};
 use super::ModelError;
-use crate::formats::tensor::TensorFile;
+use crate::formats::tensor::{Floats, TensorFile};
 
 /// Elements decoded per chunk while reading a weight.
 const CHUNK: usize = 1 << 16;
@@ -88,8 +88,11 @@ impl Weights {
         }
         let len = info.len();
         let mut out = Vec::with_capacity(len);
-        file.read_f64(&full, 0..len, CHUNK, &mut |chunk: &[f64]| {
-            out.extend(chunk.iter().map(|&v| v as f32));
+        file.read_floats(&full, 0..len, CHUNK, &mut |chunk| {
+            match chunk {
+                Floats::F32(v) => out.extend_from_slice(v),
+                Floats::F64(v) => out.extend(v.iter().map(|&x| x as f32)),
+            }
             Ok(())
         })
         .map_err(|e| ModelError::new(e.to_string()))?;

@@ -535,6 +535,7 @@ fn analyze_model_files(
         &probe.sequences,
         &settings,
         false,
+        1,
         &mut on_sequence,
     )
     .map_err(|e| JsValue::from_str(&e.to_string()))?;
