@@ -26,8 +26,9 @@ What it runs, in this order (so the timed parts do not share the machine with ea
       2, one at a time (input_ids + attention_mask of ones, every output fetched): warm-up, then
       --repeats passes. A native reference for what onnxruntime-web does in wasm.
   (4) the release CLI, end to end (process start, loading the weights, tokenising, the forward
-      passes, writing the .npz of every hidden state), --repeats times:
-        infoplane hidden-states DIR [--text T] --max-sequences 200 --max-length 64 --out TMP/x.npz
+      passes, writing the .npz of every hidden state), --repeats times with each of --threads
+      (its forward passes side by side on that many threads):
+        infoplane hidden-states DIR [--text T] --max-sequences 200 --max-length 64 --out TMP/x.npz --threads N
       Its input_ids are checked against ids.json and its hidden states against PyTorch's (one at
       a time, 1 thread): largest absolute difference, all hidden states and the last one.
   (5) unless --no-browser: node benches/browser_onnx.mjs (onnxruntime-web in Chromium, 1 thread
@@ -173,18 +174,21 @@ def cli_rows(key, set_, args, rows, states):
     cut = [os.path.join(ROOT, a) if a == set_.get("text_file") else a for a in set_["infoplane_args"]]
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "x.npz")
-        cmd = [args.binary, "hidden-states", os.path.join(ROOT, set_["model_dir"]), *cut, "--out", out]
-        passes = []
-        with Load() as load:
-            for _ in range(args.repeats):
-                t = time.perf_counter()
-                subprocess.run(cmd, check=True)
-                passes.append(time.perf_counter() - t)
-        shown = " ".join(os.path.relpath(c, ROOT) if os.path.isabs(c) else c for c in cmd[1:]).replace(
-            os.path.relpath(out, ROOT), "TMP/x.npz")
-        rows.append(row(key, f"infoplane CLI `{shown}`, end to end (start, load, tokenise, forward, write .npz)",
-                        "native", 1, "one at a time", passes, set_["tokens"], load))
-        print(f"  CLI: best {min(passes):.3f} s", file=sys.stderr)
+        for n in args.threads:
+            cmd = [args.binary, "hidden-states", os.path.join(ROOT, set_["model_dir"]), *cut, "--out", out,
+                   "--threads", str(n)]
+            passes = []
+            with Load() as load:
+                for _ in range(args.repeats):
+                    t = time.perf_counter()
+                    subprocess.run(cmd, check=True)
+                    passes.append(time.perf_counter() - t)
+            shown = " ".join(os.path.relpath(c, ROOT) if os.path.isabs(c) else c for c in cmd[1:]).replace(
+                os.path.relpath(out, ROOT), "TMP/x.npz")
+            rows.append(row(key, f"infoplane CLI `{shown}`, end to end (start, load, tokenise, forward, write .npz; "
+                            "forward passes side by side on the threads)",
+                            "native", n, "one at a time", passes, set_["tokens"], load))
+            print(f"  CLI, {n} thread(s): best {min(passes):.3f} s", file=sys.stderr)
         dump = np.load(out)
         same_ids = dump["input_ids"].tolist() == [t for s in set_["input_ids"] for t in s] and \
             dump["seq_lens"].tolist() == [len(s) for s in set_["input_ids"]]
@@ -328,7 +332,7 @@ def main():
         page = pick(lambda r: r["implementation"].startswith("infoplane page") and "forward passes" in r["implementation"])
         ortw1 = pick(lambda r: r["implementation"].startswith("onnxruntime-web") and r["threads"] == 1)
         ortw2 = pick(lambda r: r["implementation"].startswith("onnxruntime-web") and r["threads"] == 2)
-        native = pick(lambda r: "criterion" in r["implementation"]) or pick(lambda r: r["implementation"].startswith("infoplane CLI"))
+        native = pick(lambda r: r["where"] == "native" and r["implementation"].startswith("infoplane"))
         pt1 = pick(lambda r: r["implementation"].startswith("PyTorch") and r["mode"] == "one at a time")
         ptb = pick(lambda r: r["implementation"].startswith("PyTorch") and r["mode"].startswith("batched"))
         ratio = lambda a, b: f"{a / b:.2f}" if a and b else "n/a"

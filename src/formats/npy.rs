@@ -9,8 +9,8 @@ use std::ops::Range;
 use npyz::{DType as NpyDType, Endianness, NpyHeader, Order, TypeChar};
 
 use super::tensor::{
-    checked_len, decode_i64, decode_strings, dense_ids, ByteOrder, DType, FloatDecoder, FloatSink,
-    Floats, StreamError, TensorFile, TensorInfo,
+    checked_len, chunk_read_failure, decode_i64, decode_strings, dense_ids, ByteOrder, DType,
+    FloatDecoder, FloatSink, Floats, StreamError, TensorFile, TensorInfo,
 };
 use super::FormatError;
 
@@ -210,18 +210,15 @@ pub fn stream_floats<R: Read>(
         ))
         .into());
     }
-    let size = header.dtype.size();
     let chunk = chunk.max(1);
-    let mut raw = vec![0u8; chunk.min(count) * size];
-    let mut decoder = FloatDecoder::default();
+    let (mut raw, mut decoder) = (Vec::new(), FloatDecoder::default());
     let mut left = count;
     while left > 0 {
         let n = chunk.min(left);
-        reader
-            .read_exact(&mut raw[..n * size])
-            .map_err(|e| err(format!("data is truncated or unreadable ({e})")))?;
-        sink(decoder.decode(header.dtype, header.byte_order, &raw[..n * size]))
-            .map_err(StreamError::Sink)?;
+        let values = decoder
+            .read(reader, header.dtype, header.byte_order, n, &mut raw)
+            .map_err(|e| err(chunk_read_failure(&e, chunk, None)))?;
+        sink(values).map_err(StreamError::Sink)?;
         left -= n;
     }
     Ok(())

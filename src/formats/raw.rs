@@ -6,7 +6,8 @@ use std::io::{Read, Seek, SeekFrom};
 use std::ops::Range;
 
 use super::tensor::{
-    checked_len, ByteOrder, DType, FloatDecoder, FloatSink, StreamError, TensorFile, TensorInfo,
+    checked_len, chunk_read_failure, ByteOrder, DType, FloatDecoder, FloatSink, StreamError,
+    TensorFile, TensorInfo,
 };
 use super::FormatError;
 
@@ -152,20 +153,14 @@ pub(crate) fn stream_le<R: Read + Seek>(
         .seek(SeekFrom::Start(offset))
         .map_err(|e| err(format!("cannot seek to its data at byte {offset} ({e})")))?;
     let per = chunk.max(1).min(range.len());
-    let Some(mut bytes) = per.checked_mul(size).and_then(buffer::<u8>) else {
-        return Err(err(format!("chunks of {per} elements do not fit in memory")).into());
-    };
-    let mut decoder = FloatDecoder::default();
+    let (mut raw, mut decoder) = (Vec::new(), FloatDecoder::default());
     let mut at = range.start;
     while at < range.end {
         let n = per.min(range.end - at);
-        reader.read_exact(&mut bytes[..n * size]).map_err(|e| {
-            err(format!(
-                "data is truncated or unreadable at element {at} ({e})"
-            ))
-        })?;
-        sink(decoder.decode(dtype, ByteOrder::Little, &bytes[..n * size]))
-            .map_err(StreamError::Sink)?;
+        let values = decoder
+            .read(reader, dtype, ByteOrder::Little, n, &mut raw)
+            .map_err(|e| err(chunk_read_failure(&e, per, Some(at))))?;
+        sink(values).map_err(StreamError::Sink)?;
         at += n;
     }
     Ok(())
@@ -180,15 +175,6 @@ pub(crate) fn some_names<'a>(names: impl ExactSizeIterator<Item = &'a str>) -> S
         text.push_str(&format!(" and {} more", total - SHOWN));
     }
     text
-}
-
-/// `n` zeroed elements, or `None` where a plain `vec!` would abort or panic (a chunk size no
-/// allocator can give, a 32-bit address space).
-pub(crate) fn buffer<T: Clone + Default>(n: usize) -> Option<Vec<T>> {
-    let mut v = Vec::new();
-    v.try_reserve_exact(n).ok()?;
-    v.resize(n, T::default());
-    Some(v)
 }
 
 #[cfg(test)]

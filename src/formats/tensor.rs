@@ -146,6 +146,37 @@ pub struct FloatDecoder {
 }
 
 impl FloatDecoder {
+    /// Reads `n` elements of `dtype` in `order` from `reader` and decodes them: little-endian
+    /// float32 straight into the f32 buffer (a d = 2048 analysis had spent 4 % copying it from a
+    /// byte buffer), other types through `raw`. Memory for the buffers is asked for, not assumed.
+    pub fn read<R: std::io::Read + ?Sized>(
+        &mut self,
+        reader: &mut R,
+        dtype: DType,
+        order: ByteOrder,
+        n: usize,
+        raw: &mut Vec<u8>,
+    ) -> std::io::Result<Floats<'_>> {
+        let no_memory = |_: std::collections::TryReserveError| {
+            std::io::Error::from(std::io::ErrorKind::OutOfMemory)
+        };
+        if dtype == DType::F32 && order == ByteOrder::Little && cfg!(target_endian = "little") {
+            self.narrow.clear();
+            self.narrow.try_reserve_exact(n).map_err(no_memory)?;
+            self.narrow.resize(n, 0.0);
+            reader.read_exact(bytemuck::cast_slice_mut(&mut self.narrow))?;
+            return Ok(Floats::F32(&self.narrow));
+        }
+        let len = n
+            .checked_mul(dtype.size())
+            .ok_or(std::io::ErrorKind::OutOfMemory)?;
+        raw.clear();
+        raw.try_reserve_exact(len).map_err(no_memory)?;
+        raw.resize(len, 0);
+        reader.read_exact(raw)?;
+        Ok(self.decode(dtype, order, raw))
+    }
+
     /// `bytes` (whole elements of `dtype` in `order`) as [`Floats`]: f32 for the types an f32
     /// holds exactly, f64 for the rest.
     pub fn decode(&mut self, dtype: DType, order: ByteOrder, bytes: &[u8]) -> Floats<'_> {
@@ -162,6 +193,18 @@ impl FloatDecoder {
                 Floats::F64(&self.wide)
             }
         }
+    }
+}
+
+/// The message for a failed [`FloatDecoder::read`] of chunks of `per` elements (the failing one
+/// starting at element `at`, when known).
+pub fn chunk_read_failure(e: &std::io::Error, per: usize, at: Option<usize>) -> String {
+    match (e.kind(), at) {
+        (std::io::ErrorKind::OutOfMemory, _) => {
+            format!("chunks of {per} elements do not fit in memory")
+        }
+        (_, Some(at)) => format!("data is truncated or unreadable at element {at} ({e})"),
+        (_, None) => format!("data is truncated or unreadable ({e})"),
     }
 }
 
