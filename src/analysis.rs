@@ -5,7 +5,7 @@
 use std::ops::Range;
 use std::sync::Arc;
 
-use ndarray::{Array2, ArrayView2};
+use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
 use crate::estimator::accumulator::LabelIds;
@@ -378,9 +378,9 @@ pub struct Analysis {
 /// file size. Natively 1 MiB: the decoded chunk is still in cache on its way to the estimator.
 #[cfg(not(target_arch = "wasm32"))]
 const CHUNK_BYTES: usize = 1 << 20;
-/// In the page 16 MiB (so [`CHUNK_ROWS`] decides): reads of a slice or more go straight from the
-/// file (`web::FileSource`), and Chromium hands over 16 MiB pieces faster than 4 MiB ones
-/// (BENCHMARKS.md, *How fast the page can read at all*).
+/// In the page 16 MiB (and at most [`CHUNK_ROWS`] rows): reads of a slice or more go straight
+/// from the file (`web::FileSource`), and Chromium hands over 16 MiB pieces faster than 4 MiB
+/// ones (BENCHMARKS.md, *How fast the page can read at all*).
 #[cfg(target_arch = "wasm32")]
 const CHUNK_BYTES: usize = 16 << 20;
 /// At most this many rows per chunk (short rows).
@@ -453,15 +453,9 @@ impl std::error::Error for Stop {}
 
 /// Takes a run of gathered rows: (range into the requested rows, rows × d values).
 type RowsSink<'a> = dyn FnMut(Range<usize>, Floats<'_>) -> Result<(), EstimatorError> + 'a;
-/// Takes one analysed layer's states of one sequence: (accumulator slot, range into the planned
-/// positions, the sequence's range in the token stream, states).
-type StatesSink<'a> = dyn FnMut(
-        usize,
-        Range<usize>,
-        &Range<usize>,
-        ndarray::ArrayView2<'_, f32>,
-    ) -> Result<(), EstimatorError>
-    + 'a;
+/// Takes one analysed layer's states at the planned positions of one sequence: (accumulator
+/// slot, range into the planned positions, their states: one row each, in order, f32).
+type StatesSink<'a> = dyn FnMut(usize, Range<usize>, &[f32]) -> Result<(), EstimatorError> + 'a;
 
 /// Streams the rows `rows` (ascending row indices within one layer) of `src`, handing each run of
 /// consecutive requested rows to `f(range into rows, rows × d values)`, in order, as the file
@@ -810,8 +804,9 @@ pub fn analyze(
 
 /// Analyses the hidden states of `model` on `sequences` of token ids (see [`crate::probe`]) the
 /// way [`analyze`] analyses a dump of them: each sequence is run once and every layer's states at
-/// the planned positions go straight into that layer's accumulators, so memory holds one
-/// sequence's activations (centring runs every sequence once more, first, for the means).
+/// the planned positions go into that layer's accumulators, so memory holds one sequence's
+/// activations per thread plus the planned positions' states of the few sequences computed ahead
+/// (centring runs every sequence once more, first, for the means).
 /// `name` names the checkpoint in the report; `threads` run forward passes side by side (the
 /// numbers do not depend on it); `on_sequence(done, total)` is called after each sequence.
 #[allow(clippy::too_many_arguments)]
@@ -877,14 +872,20 @@ pub fn analyze_model(
                 (range, start..cursor)
             })
             .collect();
-        let forward = |k: usize| -> Result<Vec<Option<Array2<f32>>>, AnalysisError> {
+        // Only the rows of the planned positions are kept (`slots × positions × d` values per
+        // sequence in flight, not every token's states of every layer).
+        let forward = |k: usize| -> Result<Vec<Option<Vec<f32>>>, AnalysisError> {
             let (range, at) = &work[k];
             let mut states = vec![None; slots];
             if !at.is_empty() {
                 model
                     .forward(&tokens[(*range).clone()], &mut |layer, s| {
                         if let Some(i) = slot[layer] {
-                            states[i] = Some(s.to_owned());
+                            let mut rows = Vec::with_capacity(at.len() * d);
+                            for &p in &positions[at.clone()] {
+                                rows.extend(s.row(p - range.start).iter());
+                            }
+                            states[i] = Some(rows);
                         }
                         Ok(())
                     })
@@ -897,10 +898,9 @@ pub fn analyze_model(
             Ok(states)
         };
         ordered::map_in_order(work.len(), threads, &forward, &mut |k, states| {
-            let (range, at) = &work[k];
             for (i, s) in states.iter().enumerate() {
                 if let Some(s) = s {
-                    f(i, at.clone(), range, s.view()).map_err(AnalysisError::Estimator)?;
+                    f(i, work[k].1.clone(), s).map_err(AnalysisError::Estimator)?;
                 }
             }
             runs += 1;
@@ -911,9 +911,9 @@ pub fn analyze_model(
     if settings.centre {
         let mut means: Vec<RowMean> = layers.iter().map(|_| RowMean::new(d)).collect();
         let universe = &plan.universe_positions;
-        run(0..ranges.len(), universe, &mut |i, at, range, states| {
-            for &p in &universe[at] {
-                means[i].add(states.row(p - range.start).iter().map(|&v| f64::from(v)));
+        run(0..ranges.len(), universe, &mut |i, _, rows| {
+            for row in rows.chunks_exact(d) {
+                means[i].add(row.iter().map(|&v| f64::from(v)));
             }
             Ok(())
         })?;
@@ -924,18 +924,9 @@ pub fn analyze_model(
             }
         }
     }
-    let mut rows: Vec<f32> = Vec::new();
-    run(
-        chosen.clone(),
-        &plan.positions,
-        &mut |i, at, range, states| {
-            rows.clear();
-            for &p in &plan.positions[at.clone()] {
-                rows.extend(states.row(p - range.start).iter());
-            }
-            update_all(&mut accs[i], Floats::F32(&rows), d, &plan, &ids, at)
-        },
-    )?;
+    run(chosen.clone(), &plan.positions, &mut |i, at, rows| {
+        update_all(&mut accs[i], Floats::F32(rows), d, &plan, &ids, at)
+    })?;
     let n_sets = plan.specs.len();
     let shuffles = settings.labels.shuffles;
     let states = layers

@@ -50,8 +50,20 @@ mod threaded {
         }
         fn set(&self, consumed: usize, stopped: bool) {
             let mut state = self.consumed.lock().unwrap_or_else(|p| p.into_inner());
-            *state = (consumed, stopped || state.1);
+            *state = (consumed.max(state.0), stopped || state.1);
             self.moved.notify_all();
+        }
+    }
+
+    /// Stops the run if its thread panics, so no thread waits for it forever: the panic then
+    /// reaches the caller when the threads are joined.
+    struct StopOnPanic<'a>(&'a Gate);
+
+    impl Drop for StopOnPanic<'_> {
+        fn drop(&mut self) {
+            if std::thread::panicking() {
+                self.0.set(0, true);
+            }
         }
     }
 
@@ -74,18 +86,22 @@ mod threaded {
                 let (next, gate) = (&next, &gate);
                 // Every item below `items` is computed until the consumer stops the run (an
                 // error in item i still lets items before it arrive); the gate bounds the rest.
-                scope.spawn(move || loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= items || !gate.admit(i, ahead) {
-                        break;
-                    }
-                    // The receiver is gone only once the run has stopped.
-                    if tx.send((i, compute(i))).is_err() {
-                        break;
+                scope.spawn(move || {
+                    let _stop = StopOnPanic(gate);
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= items || !gate.admit(i, ahead) {
+                            break;
+                        }
+                        // The receiver is gone only once the run has stopped.
+                        if tx.send((i, compute(i))).is_err() {
+                            break;
+                        }
                     }
                 });
             }
             drop(tx);
+            let _stop = StopOnPanic(&gate);
             let mut waiting = BTreeMap::new();
             let mut expected = 0;
             let outcome = (|| {
@@ -141,6 +157,34 @@ mod tests {
                     "{threads} threads, {items} items"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn a_panic_on_either_side_reaches_the_caller_instead_of_hanging() {
+        for threads in [2, 3] {
+            let worker = std::panic::catch_unwind(|| {
+                map_in_order::<usize, ()>(
+                    100,
+                    threads,
+                    &|i| if i == 4 { panic!("item 4") } else { Ok(i) },
+                    &mut |_, _| Ok(()),
+                )
+            });
+            assert!(
+                worker.is_err(),
+                "{threads} threads: a worker's panic was lost"
+            );
+            let consumer = std::panic::catch_unwind(|| {
+                map_in_order::<usize, ()>(100, threads, &|i| Ok(i), &mut |i, _| {
+                    assert_ne!(i, 4, "consumer");
+                    Ok(())
+                })
+            });
+            assert!(
+                consumer.is_err(),
+                "{threads} threads: the consumer's panic was lost"
+            );
         }
     }
 

@@ -1071,9 +1071,15 @@ mod tests {
 
     #[test]
     fn f32_rows_count_exactly_as_their_f64_copies() {
-        // Rows as a float32 file holds them: the direct f32 path (no widened copy) must give the
-        // bits the f64 path gives, for plain, strided, broken and all-zero rows.
-        let d = 70;
+        // d = 20 scores in f64, d = 70 in f32.
+        for d in [20, 70] {
+            f32_rows_count_exactly_as_their_f64_copies_at(d);
+        }
+    }
+
+    /// Rows as a float32 file holds them: the direct f32 path (no widened copy) must give the
+    /// bits the f64 path gives, for plain, strided, broken and all-zero rows.
+    fn f32_rows_count_exactly_as_their_f64_copies_at(d: usize) {
         let mut rows32 = Array2::from_shape_fn((40, d), |(i, j)| {
             ((i * 37 + j * 11) % 101) as f32 / 17.0 - 2.5
         });

@@ -161,20 +161,26 @@ impl FloatDecoder {
             std::io::Error::from(std::io::ErrorKind::OutOfMemory)
         };
         if dtype == DType::F32 && order == ByteOrder::Little && cfg!(target_endian = "little") {
-            self.narrow.clear();
-            self.narrow.try_reserve_exact(n).map_err(no_memory)?;
-            self.narrow.resize(n, 0.0);
-            reader.read_exact(bytemuck::cast_slice_mut(&mut self.narrow))?;
-            return Ok(Floats::F32(&self.narrow));
+            // Grown (and zeroed) once; later chunks overwrite it.
+            if self.narrow.len() < n {
+                self.narrow
+                    .try_reserve_exact(n - self.narrow.len())
+                    .map_err(no_memory)?;
+                self.narrow.resize(n, 0.0);
+            }
+            let values = &mut self.narrow[..n];
+            reader.read_exact(bytemuck::cast_slice_mut(values))?;
+            return Ok(Floats::F32(values));
         }
         let len = n
             .checked_mul(dtype.size())
             .ok_or(std::io::ErrorKind::OutOfMemory)?;
-        raw.clear();
-        raw.try_reserve_exact(len).map_err(no_memory)?;
-        raw.resize(len, 0);
-        reader.read_exact(raw)?;
-        Ok(self.decode(dtype, order, raw))
+        if raw.len() < len {
+            raw.try_reserve_exact(len - raw.len()).map_err(no_memory)?;
+            raw.resize(len, 0);
+        }
+        reader.read_exact(&mut raw[..len])?;
+        Ok(self.decode(dtype, order, &raw[..len]))
     }
 
     /// `bytes` (whole elements of `dtype` in `order`) as [`Floats`]: f32 for the types an f32
