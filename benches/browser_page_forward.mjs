@@ -27,7 +27,7 @@
 //            forward-pass rate, comparable with onnxruntime-web's passes.
 //   pick → result: from setInputFiles to the result section shown, end to end: reading the
 //            weights through FileReaderSync, building the model, tokenising, the 200 forward
-//            passes, the estimator and rendering (as benches/browser_forward.mjs times).
+//            passes, the estimator and rendering.
 // Checks: the page's "Export tokens" ids equal ids.json's, and its "Export JSON" report equals
 // the CLI's `infoplane model DIR [--text T] --max-sequences 200 --max-length 64 --orders 1
 // --layers <last> --shuffles 0` (so the page did the CLI's work, bit for bit).

@@ -7,9 +7,7 @@
 //!   bash scripts/fetch_minilm.sh    # puts the model in target/minilm/model
 //!   cargo bench --bench forward
 //!
-//! INFOPLANE_MINILM=DIR points at another copy of the model folder. benches/forward_side_by_side.py
-//! prints this figure (target/criterion/forward/minilm_100_sequences/new/estimates.json) beside
-//! PyTorch's (BENCHMARKS.md).
+//! INFOPLANE_MINILM=DIR points at another copy of the model folder.
 //!
 //! A second group, `forward_200x64`, runs the forward-pass benchmark's sets when
 //! benches/export_onnx.py has made them (target/forward_bench/ids.json, or INFOPLANE_FORWARD_BENCH=DIR):

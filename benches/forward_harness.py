@@ -37,7 +37,7 @@ What it runs, in this order (so the timed parts do not share the machine with ea
       end; its report checked against the CLI's). Their rows join the table.
 
 Load: for every timed part, other processes' share of the machine while it ran (busy CPU from
-/proc/stat minus the part's own CPU time), as benches/forward_side_by_side.py prints it.
+/proc/stat minus the part's own CPU time).
 
     /tmp/torchvenv/bin/python benches/export_onnx.py          # once (target/forward_bench)
     bash scripts/build_web.sh && cargo build --release
@@ -55,6 +55,7 @@ import datetime
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
@@ -62,13 +63,42 @@ import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from forward_side_by_side import Load  # noqa: E402  (the same load measurement)
-
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
 BENCH = os.path.join(TARGET, "forward_bench")
 NCPU = os.cpu_count()
+CLK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_busy():
+    """Seconds all CPUs have been busy (not idle or iowait) since boot."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return (sum(v[:8]) - v[3] - v[4]) / CLK
+
+
+def own_cpu():
+    """CPU seconds of this process and its finished children."""
+    s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
+
+
+class Load:
+    """Share of the machine other processes used between start and stop."""
+
+    def __enter__(self):
+        self.t, self.busy, self.own = time.perf_counter(), cpu_busy(), own_cpu()
+        self.loadavg = open("/proc/loadavg").read().split()[0]
+        return self
+
+    def __exit__(self, *exc):
+        wall = time.perf_counter() - self.t
+        other = (cpu_busy() - self.busy) - (own_cpu() - self.own)
+        self.other = max(0.0, other / (wall * NCPU))
+        self.wall = wall
+
+    def __str__(self):
+        return f"{100 * self.other:.0f} % (1-min load avg {self.loadavg} at start)"
 
 
 def row(model, impl, where, threads, mode, passes, tokens, load, **extra):
