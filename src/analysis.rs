@@ -575,12 +575,16 @@ impl RowMean {
             rows: 0,
         }
     }
-    fn add(&mut self, row: impl Iterator<Item = f64> + Clone) {
-        if row.clone().all(f64::is_finite) && row.clone().any(|v| v != 0.0) {
-            for (s, v) in self.sum.iter_mut().zip(row) {
-                *s += v;
+    /// Adds the rows of `values` (rows × d, f32 or f64) that are valid.
+    fn add_rows<T: Copy + Into<f64>>(&mut self, values: &[T]) {
+        for row in values.chunks_exact(self.sum.len()) {
+            let row = row.iter().map(|&v| v.into());
+            if row.clone().all(f64::is_finite) && row.clone().any(|v| v != 0.0) {
+                for (s, v) in self.sum.iter_mut().zip(row) {
+                    *s += v;
+                }
+                self.rows += 1;
             }
-            self.rows += 1;
         }
     }
     fn mean(self) -> Arc<Vec<f64>> {
@@ -598,20 +602,23 @@ fn update_all(
     ids: &LabelIds,
     range: Range<usize>,
 ) -> Result<(), EstimatorError> {
+    fn each<T: Copy + Into<f64>>(
+        accs: &mut [SoftEntropyAccumulator],
+        values: &[T],
+        d: usize,
+        labels: &[&[LabelKey]],
+        ids: &[&[u32]],
+    ) -> Result<(), EstimatorError> {
+        let rows = ArrayView2::from_shape((values.len() / d, d), values)
+            .expect("gathered rows have d columns");
+        accs.iter_mut()
+            .try_for_each(|a| a.update_indexed(rows, labels, ids))
+    }
     let labels = label_slices(plan, range.clone());
-    let ids = ids.slices(range.clone());
-    let shape = (range.len(), d);
+    let ids = ids.slices(range);
     match values {
-        Floats::F32(v) => {
-            let rows = ArrayView2::from_shape(shape, v).expect("gathered rows have d columns");
-            accs.iter_mut()
-                .try_for_each(|a| a.update_indexed(rows, &labels, &ids))
-        }
-        Floats::F64(v) => {
-            let rows = ArrayView2::from_shape(shape, v).expect("gathered rows have d columns");
-            accs.iter_mut()
-                .try_for_each(|a| a.update_indexed(rows, &labels, &ids))
-        }
+        Floats::F32(v) => each(accs, v, d, &labels, &ids),
+        Floats::F64(v) => each(accs, v, d, &labels, &ids),
     }
 }
 
@@ -759,10 +766,8 @@ pub fn analyze(
             let mut mean = RowMean::new(d);
             stream_rows(file, src, d, &universe_rows, &mut |_, values| {
                 match values {
-                    Floats::F32(v) => v
-                        .chunks_exact(d)
-                        .for_each(|r| mean.add(r.iter().map(|&x| f64::from(x)))),
-                    Floats::F64(v) => v.chunks_exact(d).for_each(|r| mean.add(r.iter().copied())),
+                    Floats::F32(v) => mean.add_rows(v),
+                    Floats::F64(v) => mean.add_rows(v),
                 }
                 Ok(())
             })?;
@@ -851,8 +856,8 @@ pub fn analyze_model(
     let total_runs = chosen.len() + if settings.centre { ranges.len() } else { 0 };
     let mut runs = 0;
     // Runs `model` on each sequence in `which` that has positions in `positions`, handing
-    // `f(layer slot, positions range, sequence range, states)` the states of the analysed layers,
-    // sequence by sequence in order (forward passes run on `threads` threads; the accumulators
+    // `f(layer slot, positions range, their states)` the analysed layers' states at those
+    // positions, sequence by sequence in order (forward passes run on `threads` threads; the accumulators
     // take the states in the same order whatever their number, so the numbers do not change).
     let mut run = |which: Range<usize>,
                    positions: &[usize],
@@ -912,9 +917,7 @@ pub fn analyze_model(
         let mut means: Vec<RowMean> = layers.iter().map(|_| RowMean::new(d)).collect();
         let universe = &plan.universe_positions;
         run(0..ranges.len(), universe, &mut |i, _, rows| {
-            for row in rows.chunks_exact(d) {
-                means[i].add(row.iter().map(|&v| f64::from(v)));
-            }
+            means[i].add_rows(rows);
             Ok(())
         })?;
         for (layer_accs, mean) in accs.iter_mut().zip(means) {

@@ -432,11 +432,33 @@ unsafe fn unit_row_avx<T: Copy + Into<f64>>(row: &[T], out: &mut [f32]) -> Optio
 #[inline(always)]
 fn unit_row_any<T: Copy + Into<f64>>(row: &[T], out: &mut [f32]) -> Option<f64> {
     let norm = row_norm(row)?;
-    let scale = 1.0 / norm;
-    for (o, &x) in out.iter_mut().zip(row) {
-        *o = (x.into() * scale) as f32;
-    }
+    scale_into(row, 1.0 / norm, out);
     Some(norm)
+}
+
+/// `out = row × scale`, each product rounded once to `U` (f32 for the kernel, f64 for short rows).
+#[inline(always)]
+fn scale_into<T: Copy + Into<f64>, U: FromF64>(row: &[T], scale: f64, out: &mut [U]) {
+    for (o, &x) in out.iter_mut().zip(row) {
+        *o = U::from_f64(x.into() * scale);
+    }
+}
+
+/// The block's element types, from an f64 product.
+trait FromF64 {
+    fn from_f64(v: f64) -> Self;
+}
+impl FromF64 for f32 {
+    #[inline(always)]
+    fn from_f64(v: f64) -> Self {
+        v as f32
+    }
+}
+impl FromF64 for f64 {
+    #[inline(always)]
+    fn from_f64(v: f64) -> Self {
+        v
+    }
 }
 
 /// `row` into `out` as f64: a plain loop over a slice when the row is contiguous (it always is
@@ -479,16 +501,17 @@ impl UnitRows {
     fn set<T: Copy + Into<f64>>(&mut self, i: usize, row: &[T], norm: f64) {
         let scale = 1.0 / norm;
         match self {
-            Self::F32(v, d) => {
-                for (o, &x) in v[i * *d..(i + 1) * *d].iter_mut().zip(row) {
-                    *o = (x.into() * scale) as f32;
-                }
-            }
-            Self::F64(v, d) => {
-                for (o, &x) in v[i * *d..(i + 1) * *d].iter_mut().zip(row) {
-                    *o = x.into() * scale;
-                }
-            }
+            Self::F32(v, d) => scale_into(row, scale, &mut v[i * *d..(i + 1) * *d]),
+            Self::F64(v, d) => scale_into(row, scale, &mut v[i * *d..(i + 1) * *d]),
+        }
+    }
+
+    /// Stores `row` (uncentred) scaled to unit norm as row `i`; false for a row the accumulator
+    /// skips. f32 blocks take [`unit_row`] (AVX where present).
+    fn set_unit<T: Copy + Into<f64>>(&mut self, i: usize, row: &[T]) -> bool {
+        match self {
+            Self::F32(v, d) => unit_row(row, &mut v[i * *d..(i + 1) * *d]).is_some(),
+            Self::F64(..) => row_norm(row).map(|n| self.set(i, row, n)).is_some(),
         }
     }
 
@@ -770,14 +793,7 @@ impl SoftEntropyAccumulator {
                 let used = match (row.as_slice(), &self.centre) {
                     // Uncentred contiguous rows go to the block as they are (f32 rows are not
                     // widened into a copy first); the result is the same to the bit.
-                    (Some(values), None) => match block {
-                        UnitRows::F32(v, d) => {
-                            unit_row(values, &mut v[at * *d..(at + 1) * *d]).is_some()
-                        }
-                        UnitRows::F64(..) => {
-                            row_norm(values).map(|n| block.set(at, values, n)).is_some()
-                        }
-                    },
+                    (Some(values), None) => block.set_unit(at, values),
                     _ => {
                         copy_row(row, row64);
                         self.read_row(row64)

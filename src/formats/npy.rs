@@ -297,10 +297,7 @@ pub fn read_fortran_f64<R: Read>(
     }
     let mut values = Vec::with_capacity(len);
     let mut sink = |c: Floats<'_>| {
-        match c {
-            Floats::F32(v) => values.extend(v.iter().map(|&x| f64::from(x))),
-            Floats::F64(v) => values.extend_from_slice(v),
-        }
+        c.widen_into(&mut values);
         Ok(())
     };
     stream_floats(reader, header, len, 1 << 16, &mut sink, err).map_err(|e| match e {

@@ -132,11 +132,34 @@ impl Floats<'_> {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+    /// Appends the values to `out` as f64 (exact for either type).
+    pub fn widen_into(self, out: &mut Vec<f64>) {
+        match self {
+            Floats::F32(v) => out.extend(v.iter().map(|&x| f64::from(x))),
+            Floats::F64(v) => out.extend_from_slice(v),
+        }
+    }
 }
 
 /// Receives consecutive chunks of float elements; an `Err` stops the stream.
 pub type FloatSink<'a> =
     dyn FnMut(Floats<'_>) -> Result<(), Box<dyn std::error::Error + Send + Sync>> + 'a;
+
+/// Decodes each element of `$bytes` (`$n` bytes of type `$t` in byte order `$order`) with `$conv`
+/// into `$out`.
+macro_rules! decode_each {
+    ($out:expr, $bytes:expr, $order:expr, $t:ty, $n:expr, $conv:expr) => {
+        for (o, c) in $out.iter_mut().zip($bytes.chunks_exact($n)) {
+            let mut b = [0u8; $n];
+            b.copy_from_slice(c);
+            let v = match $order {
+                ByteOrder::Little => <$t>::from_le_bytes(b),
+                ByteOrder::Big => <$t>::from_be_bytes(b),
+            };
+            *o = $conv(v);
+        }
+    };
+}
 
 /// Decodes chunks of stored float elements into buffers it keeps, so a stream allocates once.
 #[derive(Debug, Default)]
@@ -183,22 +206,29 @@ impl FloatDecoder {
         Ok(self.decode(dtype, order, &raw[..len]))
     }
 
-    /// `bytes` (whole elements of `dtype` in `order`) as [`Floats`]: f32 for the types an f32
-    /// holds exactly, f64 for the rest.
+    /// `bytes` (whole elements of `dtype` in `order`) as [`Floats`]: f32 for float32, float16 and
+    /// bfloat16 (exact), f64 for the rest.
     pub fn decode(&mut self, dtype: DType, order: ByteOrder, bytes: &[u8]) -> Floats<'_> {
         let n = bytes.len() / dtype.size();
+        let narrow = &mut self.narrow;
         match dtype {
-            DType::F32 | DType::F16 | DType::BF16 => {
-                self.narrow.resize(n, 0.0);
-                decode_f32(dtype, order, bytes, &mut self.narrow);
-                Floats::F32(&self.narrow)
-            }
+            DType::F32 | DType::F16 | DType::BF16 => narrow.resize(n, 0.0),
             _ => {
                 self.wide.resize(n, 0.0);
                 decode_f64(dtype, order, bytes, &mut self.wide);
-                Floats::F64(&self.wide)
+                return Floats::F64(&self.wide);
             }
         }
+        match dtype {
+            DType::F16 => decode_each!(narrow, bytes, order, u16, 2, |v: u16| {
+                half::f16::from_bits(v).to_f32()
+            }),
+            DType::BF16 => decode_each!(narrow, bytes, order, u16, 2, |v: u16| {
+                half::bf16::from_bits(v).to_f32()
+            }),
+            _ => decode_each!(narrow, bytes, order, f32, 4, |v: f32| v),
+        }
+        Floats::F32(narrow)
     }
 }
 
@@ -245,9 +275,9 @@ pub trait TensorFile {
         let mut wide = Vec::new();
         self.read_floats(tensor, range, chunk, &mut |c| match c {
             Floats::F64(v) => sink(v),
-            Floats::F32(v) => {
+            narrow => {
                 wide.clear();
-                wide.extend(v.iter().map(|&x| f64::from(x)));
+                narrow.widen_into(&mut wide);
                 sink(&wide)
             }
         })
@@ -267,22 +297,6 @@ pub trait TensorFile {
     fn tensor(&self, name: &str) -> Option<&TensorInfo> {
         self.tensors().iter().find(|t| t.name == name)
     }
-}
-
-/// Decodes each element of `$bytes` (`$n` bytes of type `$t` in byte order `$order`) with `$conv`
-/// into `$out`.
-macro_rules! decode_each {
-    ($out:expr, $bytes:expr, $order:expr, $t:ty, $n:expr, $conv:expr) => {
-        for (o, c) in $out.iter_mut().zip($bytes.chunks_exact($n)) {
-            let mut b = [0u8; $n];
-            b.copy_from_slice(c);
-            let v = match $order {
-                ByteOrder::Little => <$t>::from_le_bytes(b),
-                ByteOrder::Big => <$t>::from_be_bytes(b),
-            };
-            *o = $conv(v);
-        }
-    };
 }
 
 /// Decodes `bytes` (whole elements of `dtype` in `order`) into `out`, one f64 per element.
@@ -305,25 +319,6 @@ pub fn decode_f64(dtype: DType, order: ByteOrder, bytes: &[u8], out: &mut [f64])
         DType::U64 => decode_each!(out, bytes, order, u64, 8, |v: u64| v as f64),
         // Text never reaches here: readers refuse it as rows.
         DType::Utf32(_) | DType::Bytes(_) => out.fill(f64::NAN),
-    }
-}
-
-/// Decodes `bytes` (whole elements of `dtype` in `order`) into `out`, one f32 per element: exact
-/// for float32, float16 and bfloat16, the only types callers pass.
-pub fn decode_f32(dtype: DType, order: ByteOrder, bytes: &[u8], out: &mut [f32]) {
-    match dtype {
-        DType::F32 => decode_each!(out, bytes, order, f32, 4, |v: f32| v),
-        DType::F16 => decode_each!(out, bytes, order, u16, 2, |v: u16| half::f16::from_bits(v)
-            .to_f32()),
-        DType::BF16 => decode_each!(out, bytes, order, u16, 2, |v: u16| half::bf16::from_bits(v)
-            .to_f32()),
-        _ => {
-            let mut wide = vec![0.0; out.len()];
-            decode_f64(dtype, order, bytes, &mut wide);
-            for (o, w) in out.iter_mut().zip(wide) {
-                *o = w as f32;
-            }
-        }
     }
 }
 
