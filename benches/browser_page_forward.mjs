@@ -1,4 +1,4 @@
-// infoplane's page (wasm32 + simd128 in one Web Worker, Debian's Chromium, playwright-core) on
+// infoplane's page (wasm32 + simd128 in 1 and in 2 Web Workers, Debian's Chromium, playwright-core) on
 // the forward-pass benchmark's models and token ids (target/forward_bench, made by
 // benches/export_onnx.py): the figure the done-when of the forward-pass issue compares with
 // onnxruntime-web (benches/browser_onnx.mjs). Part of benches/forward_harness.py, which runs it;
@@ -6,10 +6,10 @@
 //
 //   /tmp/torchvenv/bin/python benches/export_onnx.py
 //   bash scripts/build_web.sh && cargo build --release && (cd tests/browser && npm ci)
-//   node benches/browser_page_forward.mjs [--models minilm,pythia70m_random] [--repeats 3] [--json OUT] [--stale-ok]
+//   node benches/browser_page_forward.mjs [--models minilm,pythia70m_random] [--workers 1,2] [--repeats 3] [--json OUT] [--stale-ok]
 //
 // The page, served from the repository by a static server on 127.0.0.1, opened as
-//   index.html?max_sequences=200&max_length=64&orders=1&layers=<last>&shuffles=0&wasm=simd
+//   index.html?max_sequences=200&max_length=64&orders=1&layers=<last>&shuffles=0&wasm=simd&workers=N
 // and given the model folder with page.setInputFiles("#folder", ...): a temporary folder of hard
 // links to config.json, model.safetensors and tokenizer.json, plus, for the random NeoX model,
 // pythia70m_random.txt (the page runs the model on a .txt picked with the folder; without one,
@@ -18,13 +18,14 @@
 // longer). The estimator is kept to almost nothing (the last hidden state only, unigram labels,
 // no shuffled copies): the model still computes every hidden state.
 //
-// Two figures per run, a fresh browser context each, --repeats runs:
-//   forward: the page's worker reports progress every 2 sequences (1 % of 200); an init script
-//            notes when each progress message reaches the page. From the first report (k
-//            sequences done) to the last (200 done): the forward passes of sequences k+1..200,
-//            one at a time, plus their share of the estimator's accumulation (one hidden state,
-//            small beside the 6 blocks); tokens/s = their tokens / that time. This is the page's
-//            forward-pass rate, comparable with onnxruntime-web's passes.
+// Two figures per run, a fresh browser context each, --repeats runs, for each --workers count N
+// (the page runs a model's forward passes in N workers, www/app.js runModel):
+//   forward: an init script notes when the page posts its model messages to the workers. From
+//            the first forward pass asked for (the first worker has loaded the model; the others
+//            load theirs meanwhile) to the report asked for (every pass's states taken by the
+//            first worker): all 200 forward passes, plus the estimator's accumulation (one
+//            hidden state, small beside the 6 blocks); tokens/s = all tokens / that time. This
+//            is the page's forward-pass rate, comparable with onnxruntime-web's passes.
 //   pick → result: from setInputFiles to the result section shown, end to end: reading the
 //            weights through FileReaderSync, building the model, tokenising, the 200 forward
 //            passes, the estimator and rendering.
@@ -41,6 +42,7 @@ import { arg, benchIds, fmt, launchChromium, NCPU, offlineContext, root, serve, 
 
 const models = arg("--models", "minilm,pythia70m_random").split(",");
 const repeats = Number(arg("--repeats", "3"));
+const workerCounts = arg("--workers", "1,2").split(",").map(Number);
 const jsonOut = arg("--json", null);
 const cli = path.join(targetDir, "release/infoplane");
 const ids = benchIds();
@@ -64,18 +66,14 @@ if (statSync(wasm).mtimeMs < newest(path.join(root, "src"))) {
   console.error("warning: www/pkg is older than src/ (--stale-ok)");
 }
 
-// Notes the arrival time of every progress message of the page's workers.
+// Notes when the page hands each model message to a worker (www/app.js runModel): the first
+// forward pass asked for, and the report asked for once every pass is taken.
 const INIT = `(() => {
-  const W = window.Worker;
-  window.__progress = [];
-  window.Worker = class extends W {
-    constructor(...a) {
-      super(...a);
-      this.addEventListener("message", (e) => {
-        const d = e.data;
-        if (d && d.type === "progress") window.__progress.push([performance.now(), d.layersDone, d.layersTotal]);
-      });
-    }
+  const post = Worker.prototype.postMessage;
+  window.__posted = [];
+  Worker.prototype.postMessage = function (message, ...rest) {
+    if (message && typeof message.kind === "string" && message.kind.startsWith("model-")) window.__posted.push([performance.now(), message.kind]);
+    return post.call(this, message, ...rest);
   };
 })();`;
 
@@ -101,78 +99,81 @@ try {
       try { linkSync(f, to); } catch { copyFileSync(f, to); }
     }
     const last = set.hidden_states - 1;
-    const query = `${set.page_query}&orders=1&layers=${last}&shuffles=0&wasm=simd`;
-    const url = `http://127.0.0.1:${server.port}/index.html?${query}`;
     const cuts = set.infoplane_args.map((a) => (a === set.text_file ? path.join(root, a) : a));
     const cliArgs = ["model", dir, ...cuts, "--orders", "1", "--layers", String(last), "--shuffles", "0"];
-    const runs = [];
-    let fromPage, pageIds;
-    const { load, other } = await withLoad(async () => {
-      for (let r = 0; r < repeats; r++) {
-        const context = await offlineContext(browser, refused, { acceptDownloads: true });
-        await context.addInitScript(INIT);
-        const tab = await context.newPage();
-        tab.on("pageerror", (e) => errors.push(`${model}: ${e}`));
-        tab.on("console", (m) => { if (m.type() === "error") errors.push(`${model}: ${m.text()}`); });
-        await tab.goto(url);
-        await tab.waitForLoadState("networkidle");
-        const t0 = performance.now();
-        await tab.setInputFiles("#folder", picked);
-        const section = tab.locator("section.dataset");
-        await section.waitFor({ timeout: 1800_000 });
-        const pick = (performance.now() - t0) / 1000;
-        const progress = (await tab.evaluate(() => window.__progress)).filter(([, , total]) => total === set.sequences);
-        const text = await section.innerText();
-        if (!text.includes(`${set.sequences} sequences, ${set.tokens} tokens`)) {
-          errors.push(`${model}: the page did not run ${set.sequences} sequences of ${set.tokens} tokens: ${text.slice(0, 300)}`);
-        }
-        if (r === 0) {
-          const save = async (name) => {
-            const [d] = await Promise.all([tab.waitForEvent("download"), section.getByRole("button", { name }).click()]);
-            return JSON.parse(readFileSync(await d.path(), "utf8"));
-          };
-          fromPage = await save("Export JSON");
-          pageIds = (await save("Export tokens")).input_ids;
-        }
-        await context.close();
-        const first = progress.find(([, done]) => done >= 1);
-        const end = progress.find(([, done]) => done === set.sequences);
-        if (!first || !end || first === end) throw new Error(`${model}: no sequence progress seen (${progress.length} reports)`);
-        const tokens = set.input_ids.slice(first[1]).reduce((n, s) => n + s.length, 0);
-        runs.push({ pick, forward: (end[0] - first[0]) / 1000, forwardTokens: tokens, from: first[1] });
-        console.error(`${model}, run ${r + 1}: pick → result ${pick.toFixed(2)} s; sequences ${first[1] + 1}..${set.sequences} ` +
-          `(${tokens} tokens) in ${((end[0] - first[0]) / 1000).toFixed(3)} s`);
-      }
-    });
     // The same work natively, for the equality check (not timed here: forward_harness.py times the CLI).
     const fromCli = JSON.parse(execFileSync(cli, cliArgs, { encoding: "utf8", maxBuffer: 1 << 26 }));
-    const strip = (r) => ({ ...r, input: { ...r.input, files: [], layout: "", text: "" } });
-    const same = JSON.stringify(strip(fromPage)) === JSON.stringify(strip(fromCli));
-    const diffs = [];
-    const walk = (a, b, at) => {
-      if (diffs.length >= 5) return;
-      if (a && b && typeof a === "object" && typeof b === "object") {
-        for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) walk(a[k], b[k], `${at}.${k}`);
-      } else if (JSON.stringify(a) !== JSON.stringify(b)) {
-        diffs.push(`${at}: page ${JSON.stringify(a)?.slice(0, 80)}, CLI ${JSON.stringify(b)?.slice(0, 80)}`);
-      }
-    };
-    if (!same) walk(strip(fromPage), strip(fromCli), "report");
-    const sameIds = JSON.stringify(pageIds) === JSON.stringify(set.input_ids);
-    checks.push({ model, same_report_as_cli: same, diffs, same_ids: sameIds, cli: ["infoplane", ...cliArgs.map((a) => (a.startsWith(root) ? path.relative(root, a) : a))].join(" ") });
-    const bestForward = runs.reduce((b, r) => (r.forwardTokens / r.forward > b.forwardTokens / b.forward ? r : b));
-    const bestPick = Math.min(...runs.map((r) => r.pick));
-    const common = { where: `Chromium ${version}`, model, threads: 1, tokens: set.tokens, load, other_load: other };
-    rows.push({
-      ...common, implementation: "infoplane page, wasm32 simd128 in one Web Worker, forward passes (progress reports)",
-      walls: runs.map((r) => r.forward), best: bestForward.forward, tokens_counted: bestForward.forwardTokens,
-      tokens_per_s: bestForward.forwardTokens / bestForward.forward,
-      note: `sequences ${bestForward.from + 1}..${set.sequences}, ${bestForward.forwardTokens} tokens`,
-    });
-    rows.push({
-      ...common, implementation: "infoplane page, pick → result end to end (load weights, tokenise, forward, estimator)",
-      walls: runs.map((r) => r.pick), best: bestPick, tokens_counted: set.tokens, tokens_per_s: set.tokens / bestPick,
-    });
+    for (const workers of workerCounts) {
+      const query = `${set.page_query}&orders=1&layers=${last}&shuffles=0&wasm=simd&workers=${workers}`;
+      const url = `http://127.0.0.1:${server.port}/index.html?${query}`;
+      const runs = [];
+      let fromPage, pageIds;
+      const { load, other } = await withLoad(async () => {
+        for (let r = 0; r < repeats; r++) {
+          const context = await offlineContext(browser, refused, { acceptDownloads: true });
+          await context.addInitScript(INIT);
+          const tab = await context.newPage();
+          tab.on("pageerror", (e) => errors.push(`${model}: ${e}`));
+          tab.on("console", (m) => { if (m.type() === "error") errors.push(`${model}: ${m.text()}`); });
+          await tab.goto(url);
+          await tab.waitForLoadState("networkidle");
+          const t0 = performance.now();
+          await tab.setInputFiles("#folder", picked);
+          const section = tab.locator("section.dataset");
+          await section.waitFor({ timeout: 1800_000 });
+          const pick = (performance.now() - t0) / 1000;
+          const posted = await tab.evaluate(() => window.__posted);
+          const started = Number(await tab.evaluate(() => document.body.dataset.workers));
+          if (started !== workers) errors.push(`${model}: asked for ${workers} workers, the page started ${started}`);
+          const text = await section.innerText();
+          if (!text.includes(`${set.sequences} sequences, ${set.tokens} tokens`)) {
+            errors.push(`${model}: the page did not run ${set.sequences} sequences of ${set.tokens} tokens: ${text.slice(0, 300)}`);
+          }
+          if (r === 0) {
+            const save = async (name) => {
+              const [d] = await Promise.all([tab.waitForEvent("download"), section.getByRole("button", { name }).click()]);
+              return JSON.parse(readFileSync(await d.path(), "utf8"));
+            };
+            fromPage = await save("Export JSON");
+            pageIds = (await save("Export tokens")).input_ids;
+          }
+          await context.close();
+          const first = posted.find(([, kind]) => kind === "model-forward");
+          const end = posted.find(([, kind]) => kind === "model-finish");
+          if (!first || !end) throw new Error(`${model}: the page asked for no forward pass or no report (${posted.length} messages)`);
+          const forward = (end[0] - first[0]) / 1000;
+          runs.push({ pick, forward });
+          console.error(`${model}, ${workers} worker(s), run ${r + 1}: pick → result ${pick.toFixed(2)} s; ` +
+            `${set.sequences} sequences (${set.tokens} tokens) in ${forward.toFixed(3)} s`);
+        }
+      });
+      const strip = (r) => ({ ...r, input: { ...r.input, files: [], layout: "", text: "" } });
+      const same = JSON.stringify(strip(fromPage)) === JSON.stringify(strip(fromCli));
+      const diffs = [];
+      const walk = (a, b, at) => {
+        if (diffs.length >= 5) return;
+        if (a && b && typeof a === "object" && typeof b === "object") {
+          for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) walk(a[k], b[k], `${at}.${k}`);
+        } else if (JSON.stringify(a) !== JSON.stringify(b)) {
+          diffs.push(`${at}: page ${JSON.stringify(a)?.slice(0, 80)}, CLI ${JSON.stringify(b)?.slice(0, 80)}`);
+        }
+      };
+      if (!same) walk(strip(fromPage), strip(fromCli), "report");
+      const sameIds = JSON.stringify(pageIds) === JSON.stringify(set.input_ids);
+      checks.push({ model, workers, same_report_as_cli: same, diffs, same_ids: sameIds, cli: ["infoplane", ...cliArgs.map((a) => (a.startsWith(root) ? path.relative(root, a) : a))].join(" ") });
+      const bestForward = Math.min(...runs.map((r) => r.forward));
+      const bestPick = Math.min(...runs.map((r) => r.pick));
+      const common = { where: `Chromium ${version}`, model, threads: workers, tokens: set.tokens, load, other_load: other };
+      const inWorkers = workers === 1 ? "one Web Worker" : `${workers} Web Workers`;
+      rows.push({
+        ...common, implementation: `infoplane page, wasm32 simd128 in ${inWorkers}, forward passes (first pass asked → report asked)`,
+        walls: runs.map((r) => r.forward), best: bestForward, tokens_counted: set.tokens, tokens_per_s: set.tokens / bestForward,
+      });
+      rows.push({
+        ...common, implementation: `infoplane page in ${inWorkers}, pick → result end to end (load weights, tokenise, forward, estimator)`,
+        walls: runs.map((r) => r.pick), best: bestPick, tokens_counted: set.tokens, tokens_per_s: set.tokens / bestPick,
+      });
+    }
   }
 } finally {
   await browser.close();
@@ -182,15 +183,15 @@ try {
 
 console.log(`${new Date().toISOString().slice(0, 16)}, ${NCPU} CPUs, Chromium ${version}, infoplane page`);
 console.log("");
-console.log("| model | implementation | threads | runs (s) | best (s) | tokens/s | other processes' load |");
+console.log("| model | implementation | workers | runs (s) | best (s) | tokens/s | other processes' load |");
 console.log("| --- | --- | ---: | --- | ---: | ---: | --- |");
 for (const r of rows) {
-  console.log(`| ${r.model} (${r.tokens_counted} tokens) | ${r.implementation} in ${r.where} | 1 | ${r.walls.map((w) => w.toFixed(3)).join(", ")} | ` +
+  console.log(`| ${r.model} (${r.tokens_counted} tokens) | ${r.implementation} in ${r.where} | ${r.threads} | ${r.walls.map((w) => w.toFixed(3)).join(", ")} | ` +
     `${r.best.toFixed(3)} | **${fmt(r.tokens_per_s)}** | ${r.load} |`);
 }
 console.log("");
 for (const c of checks) {
-  console.log(`${c.model}: page ids equal ids.json: ${c.same_ids ? "yes" : "NO"}; page report equal to \`${c.cli}\`: ` +
+  console.log(`${c.model}, ${c.workers} worker(s): page ids equal ids.json: ${c.same_ids ? "yes" : "NO"}; page report equal to \`${c.cli}\`: ` +
     `${c.same_report_as_cli ? "yes, every number" : `NO\n${c.diffs.join("\n")}`}`);
 }
 if (refused.length) console.log(`\nrequests refused (not 127.0.0.1): ${refused.length}, e.g. ${refused[0]}`);

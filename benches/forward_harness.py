@@ -33,8 +33,9 @@ What it runs, in this order (so the timed parts do not share the machine with ea
       a time, 1 thread): largest absolute difference, all hidden states and the last one.
   (5) unless --no-browser: node benches/browser_onnx.mjs (onnxruntime-web in Chromium, 1 thread
       as a static page, 2 threads cross-origin isolated) and node benches/browser_page_forward.mjs
-      (infoplane's page: the forward phase from its progress reports, and pick -> result end to
-      end; its report checked against the CLI's). Their rows join the table.
+      (infoplane's page with as many Web Workers as --threads: the forward phase, from the first
+      pass the page asks for to the report it asks for, and pick -> result end to end; its report
+      checked against the CLI's). Their rows join the table.
 
 Load: for every timed part, other processes' share of the machine while it ran (busy CPU from
 /proc/stat minus the part's own CPU time).
@@ -320,7 +321,8 @@ def main():
 
     if not args.no_browser:
         ort = node("browser_onnx.mjs", models, args.repeats, ["--threads", ",".join(map(str, args.threads))])
-        page = node("browser_page_forward.mjs", models, args.repeats, ["--stale-ok"] if args.stale_ok else [])
+        page = node("browser_page_forward.mjs", models, args.repeats,
+                    ["--workers", ",".join(map(str, args.threads))] + (["--stale-ok"] if args.stale_ok else []))
         for res in (ort, page):
             for r in res.get("rows", []):
                 r.setdefault("mode", "one at a time")
@@ -332,8 +334,8 @@ def main():
             checks[r["model"]][f"onnxruntime-web {r['threads']} thread(s) last hidden vs PyTorch max abs"] = \
                 r["max_abs_diff_last_hidden_vs_pytorch"]
         for c in page.get("checks", []):
-            checks[c["model"]]["page_ids_equal"] = c["same_ids"]
-            checks[c["model"]][f"page report equal to `{c['cli']}`"] = c["same_report_as_cli"]
+            checks[c["model"]]["page_ids_equal"] = checks[c["model"]].get("page_ids_equal", True) and c["same_ids"]
+            checks[c["model"]][f"page ({c['workers']} worker(s)) report equal to `{c['cli']}`"] = c["same_report_as_cli"]
 
     print()
     print(f"{started:%Y-%m-%d %H:%M}, {NCPU} CPUs; every row one model on the same ids; tokens/s = tokens / best pass")

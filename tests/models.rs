@@ -393,3 +393,86 @@ fn a_long_text_is_cut_into_windows_of_hf_token_ids() {
     assert_eq!(flat[..], hf[..flat.len()]);
     assert_eq!(report["input"]["sequences"], windows.len());
 }
+
+#[test]
+fn forward_passes_computed_in_any_order_and_taken_in_order_give_analyze_models_report() {
+    use infoplane::analysis::{analyze_model, AnalysisSettings, ModelAnalysis};
+    use infoplane::probe::{self, ProbeSettings};
+    use infoplane::report::Report;
+
+    let dir = fixture("models/gpt_neox");
+    let ckpt = load_dir(&dir);
+    let tok = Tokenizer::from_bytes(
+        "tokenizer.json",
+        &std::fs::read(dir.join("tokenizer.json")).unwrap(),
+    )
+    .unwrap();
+    let settings = ProbeSettings {
+        max_sequences: Some(12),
+        max_length: 24,
+        window: None,
+    };
+    let probe = probe::tokenize("corpus", probe::PROBE_CORPUS, &tok, settings).unwrap();
+    let mut settings = AnalysisSettings {
+        orders: vec![1, 2],
+        centre: true,
+        ..AnalysisSettings::default()
+    };
+    settings.estimator.n_bins = 20;
+    settings.labels.shuffles = 1;
+    let model = ckpt.model.as_ref();
+    let report = |a| serde_json::to_string(&Report::from_analysis(&a)).unwrap();
+    let reference = report(
+        analyze_model(
+            model,
+            "neox",
+            &probe.sequences,
+            &settings,
+            false,
+            1,
+            &mut |_, _| {},
+        )
+        .unwrap(),
+    );
+
+    let plan = || {
+        ModelAnalysis::new(
+            model.d(),
+            model.hidden_states(),
+            "neox",
+            &probe.sequences,
+            &settings,
+            false,
+        )
+        .unwrap()
+    };
+    let mut analysis = plan();
+    // Every sequence twice (centring), and each pass keeps the analysed layers' planned rows.
+    assert_eq!(analysis.jobs(), 2 * 12);
+    let mut states: Vec<Vec<f32>> = (0..analysis.jobs())
+        .rev()
+        .map(|k| analysis.forward(model, k).unwrap())
+        .collect();
+    states.reverse();
+    for (k, s) in states.iter().enumerate() {
+        assert_eq!(s.len(), analysis.states_len(k));
+    }
+    // Out of order, the wrong length, or unfinished: refused, and nothing is added.
+    let refused = analysis.take(1, &states[1]).unwrap_err().to_string();
+    assert!(
+        refused.contains("forward pass 1 handed over when 0 was due"),
+        "{refused}"
+    );
+    let short = &states[0][..states[0].len() - 1];
+    let refused = analysis.take(0, short).unwrap_err().to_string();
+    assert!(refused.contains("values, not"), "{refused}");
+    let unfinished = plan().finish().err().unwrap().to_string();
+    assert!(
+        unfinished.contains("0 of 24 forward passes taken"),
+        "{unfinished}"
+    );
+    for (k, s) in states.iter().enumerate() {
+        analysis.take(k, s).unwrap();
+    }
+    assert_eq!(report(analysis.finish().unwrap()), reference);
+}

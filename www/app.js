@@ -271,28 +271,111 @@ const CORES = navigator.hardwareConcurrency || 2;
 const FORCED_WORKERS = Math.max(0, Math.min(64, Math.floor(Number(new URLSearchParams(location.search).get("workers")) || 0)));
 
 // How many workers one dataset of `files` may get while `atOnce` datasets run side by side: the
-// cores are shared out; a model folder always gets one (its text runs once for every layer).
-// runDataset starts no more than the dataset has layers.
+// cores are shared out. runDataset starts no more than the dataset has layers (a model folder: no
+// more than it has forward passes, and than fit in memory).
 function workersFor(files, atOnce) {
-  if (isModelFolder(files)) return 1;
   if (FORCED_WORKERS) return FORCED_WORKERS;
+  if (isModelFolder(files)) return Math.max(1, Math.floor(CORES / Math.max(1, atOnce)));
   if (files.reduce((n, f) => n + f.size, 0) < SPLIT_BYTES) return 1;
   return Math.max(1, Math.floor(CORES / Math.max(1, atOnce)));
 }
 
-// Sends `message` to `worker`; resolves with its result message, rejects with its error; calls
-// `onProgress` with each progress message.
-function ask(worker, message, onProgress, label) {
-  return new Promise((resolve, reject) => {
+// Sends `message` to `worker` (transferring `transfer`); resolves with its result message,
+// rejects with its error; calls `onProgress` with each progress message. A worker may have several
+// messages outstanding: replies find their message by its id, and an error in the worker (its
+// wasm instance is then gone) rejects all of them.
+let asked = 0;
+function ask(worker, message, onProgress, label, transfer = []) {
+  if (!worker.calls) {
+    worker.calls = new Map();
     worker.onmessage = (event) => {
       const m = event.data;
-      if (m.type === "progress") onProgress(m);
-      else if (m.type === "result") resolve(m);
-      else reject(new Error(m.message));
+      const call = worker.calls.get(m.id);
+      if (!call) return;
+      if (m.type === "progress") return call.onProgress(m);
+      worker.calls.delete(m.id);
+      if (m.type === "result") call.resolve(m);
+      else call.reject(new Error(m.message));
     };
-    worker.onerror = (event) => reject(new Error(`${label}: ${event.message || "the analysis stopped"}`));
-    worker.postMessage(message);
+    worker.onerror = (event) => {
+      for (const call of worker.calls.values()) call.reject(new Error(`${call.label}: ${event.message || "the analysis stopped"}`));
+      worker.calls.clear();
+    };
+  }
+  const id = ++asked;
+  return new Promise((resolve, reject) => {
+    worker.calls.set(id, { resolve, reject, onProgress, label });
+    worker.postMessage({ ...message, id }, transfer);
   });
+}
+
+// Memory the page lets the copies of one model take together: each worker running a model's
+// forward passes holds the whole model, taken as twice its weight files (float16 or bfloat16
+// weights are widened to f32).
+const MODEL_MEMORY = 2 ** 31;
+
+// Runs a model folder on its text with up to `most` workers (`workers` holds the first; more are
+// made by newWorker and pushed to it), with one worker's numbers, which are the CLI's: every worker
+// opens the folder at the same time (the same files give the same model and plan), the forward
+// passes go to whichever worker is free, and the first worker takes their states strictly in order
+// (at most 4 passes per worker are held here), then writes the report. No more workers start than
+// copies of the model fit in MODEL_MEMORY.
+async function runModel(workers, most, base, onProgress, label) {
+  const weightBytes = base.files.filter((f) => /\.(safetensors|bin)$/.test(f.name)).reduce((n, f) => n + f.size, 0);
+  const count = Math.max(1, Math.min(most, Math.floor(MODEL_MEMORY / Math.max(1, 2 * weightBytes))));
+  while (workers.length < count) workers.push(newWorker());
+  let read = { bytes: 0, totalBytes: 0 };
+  const open = { ...base, kind: "model-open" };
+  // The first worker's reading is shown; the others read the same bytes.
+  const opened = workers.map((w, i) => ask(w, open, i === 0 ? (m) => onProgress((read = m)) : () => {}, label));
+  // Each is awaited by its lane below; the first one's failure is the run's.
+  for (const o of opened) o.catch(() => {});
+  const first = await opened[0];
+  const jobs = first.jobs;
+  const done = new Map();
+  let next = 0, taken = 0, failure = null;
+  let wake, changed = new Promise((r) => (wake = r));
+  const tell = () => {
+    wake();
+    changed = new Promise((r) => (wake = r));
+  };
+  // Hands every pass now due to the first worker, in order; one hand-over at a time.
+  let taking = Promise.resolve();
+  const takeDue = async () => {
+    while (done.has(taken) && !failure) {
+      const states = done.get(taken);
+      done.delete(taken);
+      await ask(workers[0], { kind: "model-take", k: taken, states }, () => {}, label, [states.buffer]);
+      taken++;
+      onProgress({ ...read, layersDone: taken, layersTotal: jobs });
+      tell();
+    }
+  };
+  let memory = 0;
+  const lane = async (w, i) => {
+    // A worker that cannot open the folder the first one opened (out of memory, say) leaves the
+    // work to the others.
+    try { memory += (await opened[i]).wasmMemory; } catch { return; }
+    while (next < jobs && !failure) {
+      // At most 4 passes per worker run ahead of the ones taken.
+      if (next - taken >= 4 * count) {
+        await changed;
+        continue;
+      }
+      const k = next++;
+      const { states } = await ask(w, { kind: "model-forward", k }, () => {}, label);
+      done.set(k, states);
+      taking = taking.then(takeDue).catch((e) => {
+        failure ??= e;
+        tell();
+      });
+    }
+  };
+  await Promise.all(workers.map(lane));
+  await taking;
+  if (failure) throw failure;
+  const m = await ask(workers[0], { kind: "model-finish" }, () => {}, label);
+  return { json: m.json, wasmMemory: memory, shares: count };
 }
 
 // Analyses one dataset, as part of `owner` (the run that started it: a newer drop cancels it).
@@ -329,6 +412,7 @@ async function runDataset(files, settings, folder = "", atOnce = 1, owner = run)
     const wasm = await wasmModule();
     const base = { id: label, name: folder || "model", files, settings, wasm };
     let shares = workersFor(files, atOnce);
+    if (kind === "model") return runModel(workers, shares, base, onProgress(0), label);
     if (shares > 1) {
       const { count } = await ask(workers[0], { ...base, kind: "count" }, () => {}, label);
       shares = Math.max(1, Math.min(shares, count));

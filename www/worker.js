@@ -1,11 +1,16 @@
 // Runs the wasm core off the main thread, so the page never freezes. Messages (`kind`): "analyze"
 // (one dataset), "count" (how many layers it would analyse), "layers" (one share of a dataset's layers, `part` of `parts`; its numbers come
 // back as a JS object), "combine" (the numbers of every share, joined into the dataset's result),
-// "model" (a model folder run on text) and "trajectory" (one trajectory chart). Each message
-// carries the wasm module, compiled once by the page (www/app.js `wasmModule`), to instantiate.
-import init, { analyze, analyze_layers, analyze_model, combine_layers, layer_count, trajectory_chart } from "./pkg/infoplane.js";
+// "model-open", "model-forward", "model-take" and "model-finish" (a model folder run on text: the
+// worker keeps its one open ModelRun between messages; www/app.js `runModel` shares the forward
+// passes out over workers and hands their states to one, in order) and "trajectory" (one
+// trajectory chart). Each message carries the wasm module, compiled once by the page (www/app.js
+// `wasmModule`), to instantiate; replies carry the message's `id`.
+import init, { analyze, analyze_layers, combine_layers, layer_count, trajectory_chart, ModelRun } from "./pkg/infoplane.js";
 
 let ready = null;
+// This worker's model run, between its messages.
+let modelRun = null;
 
 self.onmessage = async (event) => {
   const { id, kind, wasm } = event.data;
@@ -23,6 +28,23 @@ self.onmessage = async (event) => {
       self.postMessage({ id, type: "result", json: combine_layers(event.data.shares, event.data.files) });
       return;
     }
+    if (kind === "model-forward") {
+      const states = modelRun.forward(event.data.k);
+      self.postMessage({ id, type: "result", states }, [states.buffer]);
+      return;
+    }
+    if (kind === "model-take") {
+      modelRun.take(event.data.k, event.data.states);
+      self.postMessage({ id, type: "result" });
+      return;
+    }
+    if (kind === "model-finish") {
+      const json = modelRun.finish();
+      modelRun.free();
+      modelRun = null;
+      self.postMessage({ id, type: "result", json, wasmMemory: await memory() });
+      return;
+    }
     const { files, settings } = event.data;
     if (kind === "count") {
       self.postMessage({ id, type: "result", count: layer_count(files, settings) });
@@ -35,8 +57,13 @@ self.onmessage = async (event) => {
       self.postMessage({ id, type: "result", numbers: share.numbers, files: share.files, wasmMemory: await memory() });
       return;
     }
-    // A model folder: its progress counts sequences of text, not layers.
-    const json = kind === "model" ? analyze_model(files, event.data.name, settings, report) : analyze(files, settings, report);
+    if (kind === "model-open") {
+      modelRun?.free();
+      modelRun = new ModelRun(files, event.data.name, settings, report);
+      self.postMessage({ id, type: "result", jobs: modelRun.jobs(), wasmMemory: await memory() });
+      return;
+    }
+    const json = analyze(files, settings, report);
     self.postMessage({ id, type: "result", json, wasmMemory: await memory() });
   } catch (error) {
     self.postMessage({ id, type: "error", message: String((error && error.message) || error) });

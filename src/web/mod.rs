@@ -15,12 +15,11 @@ use crate::formats::layout::LayoutOverrides;
 use crate::formats::open;
 use crate::formats::tensor::TensorFile;
 use crate::labels::{self, LabelOptions};
-use crate::model::checkpoint::{self, Role};
-use crate::model::tokenizer::Tokenizer;
-use crate::probe::{self, ProbeSettings};
+use crate::probe::ProbeSettings;
 use crate::report::{self, Report};
 
 mod explainer;
+mod model_run;
 
 /// Bytes fetched per slice: large enough that the per-call cost of FileReaderSync vanishes,
 /// small enough to keep a multi-GB file far from memory.
@@ -439,115 +438,6 @@ fn result_json(result: &analysis::Analysis, files: Vec<serde_json::Value>) -> se
 fn read_whole(reader: &web_sys::FileReaderSync, file: &web_sys::File) -> Result<Vec<u8>, JsValue> {
     let buffer = reader.read_as_array_buffer(file)?;
     Ok(js_sys::Uint8Array::new(&buffer).to_vec())
-}
-
-/// Runs the model folder `files` (config.json, weights, tokenizer.json; a `.txt` among them is
-/// the text, else the built-in probe corpus) and analyses every hidden state, like
-/// `infoplane model`. `progress(bytes_read, bytes_total, sequences_done, sequences_total)`.
-/// Returns the same JSON as [`analyze`], plus `"probe": {"texts", "input_ids"}`.
-#[wasm_bindgen]
-pub fn analyze_model(
-    files: js_sys::Array,
-    name: &str,
-    settings: JsValue,
-    progress: &js_sys::Function,
-) -> Result<String, JsValue> {
-    analyze_model_files(files, name, settings, progress).map_err(one_line_error)
-}
-
-fn analyze_model_files(
-    files: js_sys::Array,
-    name: &str,
-    settings: JsValue,
-    progress: &js_sys::Function,
-) -> Result<String, JsValue> {
-    let (s, settings) = parse_settings(settings)?;
-    let err = |e: &dyn std::fmt::Display| JsValue::from_str(&format!("{name}: {e}"));
-    let reader = web_sys::FileReaderSync::new()?;
-    let (files, progress) = files_with_progress(files, progress)?;
-    let (mut config, mut tokenizer, mut text) = (None, None, None);
-    let mut weights = Vec::new();
-    let mut described = Vec::new();
-    for file in files {
-        let fname = file.name();
-        match checkpoint::role(&fname) {
-            Role::Config => {
-                config = Some(
-                    String::from_utf8(read_whole(&reader, &file)?)
-                        .map_err(|_| err(&"config.json is not UTF-8 text"))?,
-                )
-            }
-            Role::Tokenizer => {
-                tokenizer = Some(
-                    Tokenizer::from_bytes(&fname, &read_whole(&reader, &file)?)
-                        .map_err(|e| err(&e))?,
-                )
-            }
-            Role::Safetensors | Role::PytorchBin => {
-                let len = file.size() as u64;
-                described
-                    .push(serde_json::json!({"name": fname, "format": "weights", "tensors": []}));
-                weights.push((fname, FileSource::new(file, &reader, &progress), len));
-            }
-            Role::Text => {
-                let bytes = read_whole(&reader, &file)?;
-                text = Some((
-                    fname.clone(),
-                    String::from_utf8(bytes)
-                        .map_err(|_| err(&format!("{fname} is not UTF-8 text")))?,
-                ));
-            }
-            Role::Other => {}
-        }
-    }
-    let config = config.ok_or_else(|| err(&"no config.json among the files"))?;
-    let tokenizer = tokenizer.ok_or_else(|| err(&"no tokenizer.json among the files"))?;
-    let ckpt = checkpoint::load_checkpoint(&config, weights).map_err(|e| err(&e))?;
-    let (text_name, text) =
-        text.unwrap_or_else(|| ("the probe corpus".into(), probe::PROBE_CORPUS.into()));
-    let probe = probe::tokenize(
-        &text_name,
-        &text,
-        &tokenizer,
-        ProbeSettings {
-            max_sequences: s.max_sequences,
-            max_length: s.max_length,
-            window: s.window,
-        },
-    )
-    .map_err(|e| err(&e))?;
-    let mut on_sequence = |done: usize, total: usize| {
-        let mut p = progress.borrow_mut();
-        p.done = done;
-        p.total = total;
-        // One report per 1 % of the text is plenty.
-        if done == total || done.is_multiple_of((total / 100).max(1)) {
-            p.report();
-        }
-    };
-    let mut settings = settings;
-    if s.exclude_special {
-        settings.labels.exclude_special(&tokenizer.special_ids());
-    }
-    let result = analysis::analyze_model(
-        ckpt.model.as_ref(),
-        name,
-        &probe.sequences,
-        &settings,
-        false,
-        1,
-        &mut on_sequence,
-    )
-    .map_err(|e| JsValue::from_str(&e.to_string()))?;
-    let mut out = result_json(&result, described);
-    out["probe"] = serde_json::json!({
-            "text": text_name,
-            "texts": probe.texts,
-            "input_ids": probe.sequences,
-            "truncated": probe.truncated,
-            "model_type": ckpt.config.model_type(),
-    });
-    Ok(out.to_string())
 }
 
 /// The page's settings object, and the analysis settings it asks for.

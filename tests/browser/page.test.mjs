@@ -622,6 +622,27 @@ test("two checkpoint folders of a model give their trajectory", async () => {
   assert.deepEqual(fromPage.layers, fromCli.layers, "checkpoint step-300");
 });
 
+test("a model's forward passes shared by several workers give one worker's report bit for bit, and the CLI's", async () => {
+  // Centring runs the text twice (the means first), and 3 workers on 9 sequences hand their
+  // passes over out of order: the report must not notice.
+  const dir = path.join(fixtures, "models/gpt_neox");
+  const query = "bins=20&orders=1,2&max_sequences=9&centre=1&shuffles=2&seeds=2";
+  const reports = [];
+  for (const workers of [1, 3]) {
+    const page = await openPage(`?${query}&workers=${workers}`);
+    await page.setInputFiles("#folder", dir);
+    const section = page.locator("section.dataset", { hasText: "gpt_neox/" });
+    await section.waitFor({ timeout: 120000 });
+    assert.equal(Number(await page.evaluate(() => document.body.dataset.workers)), workers, "workers started");
+    reports.push(await exportJson(page, section));
+  }
+  const fromCli = cliModel([dir], ["--bins", "20", "--orders", "1,2", "--max-sequences", "9", "--centre", "--shuffles", "2", "--seeds", "2"]);
+  const strip = (r) => ({ ...r, input: { ...r.input, files: [], layout: "" } });
+  assert.deepEqual(strip(reports[1]), strip(reports[0]), "3 workers against 1");
+  assert.deepEqual(strip(reports[0]), strip(fromCli), "the page against the CLI");
+  assert.equal(reports[0].input.sequences, 9);
+});
+
 test("a model run on windows of the text gives the CLI's numbers", async () => {
   const dir = path.join(fixtures, "models/gpt_neox");
   const page = await openPage("?bins=20&orders=1,2&window=16&max_sequences=12");

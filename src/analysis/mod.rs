@@ -16,7 +16,9 @@ use crate::formats::FormatError;
 use crate::labels::{
     self, BackoffCounts, LabelError, LabelOptions, LabelPlan, LabelSetSpec, NamedColumn,
 };
-use crate::ordered;
+
+mod model;
+pub use model::{analyze_model, ModelAnalysis};
 
 /// What to compute. `layers: None` means every layer; `sequences: None` means every sequence.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -453,9 +455,6 @@ impl std::error::Error for Stop {}
 
 /// Takes a run of gathered rows: (range into the requested rows, rows × d values).
 type RowsSink<'a> = dyn FnMut(Range<usize>, Floats<'_>) -> Result<(), EstimatorError> + 'a;
-/// Takes one analysed layer's states at the planned positions of one sequence: (accumulator
-/// slot, range into the planned positions, their states: one row each, in order, f32).
-type StatesSink<'a> = dyn FnMut(usize, Range<usize>, &[f32]) -> Result<(), EstimatorError> + 'a;
 
 /// Streams the rows `rows` (ascending row indices within one layer) of `src`, handing each run of
 /// consecutive requested rows to `f(range into rows, rows × d values)`, in order, as the file
@@ -798,164 +797,6 @@ pub fn analyze(
             sequences: summary.0,
             tokens: summary.1,
             positions: rows.len(),
-            sequences_without_positions: plan.sequences_without_positions,
-            backoff: plan.backoff_counts.clone(),
-            label_data: vec![plan.fingerprint],
-        },
-        specs: plan.specs,
-        layers: states,
-    })
-}
-
-/// Analyses the hidden states of `model` on `sequences` of token ids (see [`crate::probe`]) the
-/// way [`analyze`] analyses a dump of them: each sequence is run once and every layer's states at
-/// the planned positions go into that layer's accumulators, so memory holds one sequence's
-/// activations per thread plus the planned positions' states of the few sequences computed ahead
-/// (centring runs every sequence once more, first, for the means).
-/// `name` names the checkpoint in the report; `threads` run forward passes side by side (the
-/// numbers do not depend on it); `on_sequence(done, total)` is called after each sequence.
-#[allow(clippy::too_many_arguments)]
-pub fn analyze_model(
-    model: &dyn crate::model::Transformer,
-    name: &str,
-    sequences: &[Vec<u32>],
-    settings: &AnalysisSettings,
-    keep_counts: bool,
-    threads: usize,
-    on_sequence: &mut dyn FnMut(usize, usize),
-) -> Result<Analysis, AnalysisError> {
-    settings.check(name)?;
-    let available: Vec<usize> = (0..model.hidden_states()).collect();
-    let layers = settings.chosen_layers(&available, name, "the model has hidden states")?;
-    let mut tokens = Vec::new();
-    let mut ranges = Vec::with_capacity(sequences.len());
-    for s in sequences {
-        ranges.push(tokens.len()..tokens.len() + s.len());
-        tokens.extend_from_slice(s);
-    }
-    let chosen = settings.chosen_sequences(ranges.len(), name, "the text gives")?;
-    let plan = labels::plan(
-        &tokens,
-        &ranges,
-        Some(chosen.clone()),
-        &settings.orders,
-        Vec::new(),
-        &settings.labels,
-    )?;
-    let mut accs: Vec<Vec<SoftEntropyAccumulator>> = {
-        let prototype = settings.accumulators(model.d(), &plan.specs)?;
-        layers.iter().map(|_| prototype.clone()).collect()
-    };
-    let ids = label_ids(&plan)?;
-    // slot[layer] = index into `accs`, for the layers analysed.
-    let mut slot = vec![None; model.hidden_states()];
-    for (i, &l) in layers.iter().enumerate() {
-        slot[l] = Some(i);
-    }
-    let (d, slots) = (model.d(), layers.len());
-    let total_runs = chosen.len() + if settings.centre { ranges.len() } else { 0 };
-    let mut runs = 0;
-    // Runs `model` on each sequence in `which` that has positions in `positions`, handing
-    // `f(layer slot, positions range, their states)` the analysed layers' states at those
-    // positions, sequence by sequence in order (forward passes run on `threads` threads; the accumulators
-    // take the states in the same order whatever their number, so the numbers do not change).
-    let mut run = |which: Range<usize>,
-                   positions: &[usize],
-                   f: &mut StatesSink<'_>|
-     -> Result<(), AnalysisError> {
-        let mut cursor = 0usize;
-        let work: Vec<(&Range<usize>, Range<usize>)> = ranges[which]
-            .iter()
-            .map(|range| {
-                while cursor < positions.len() && positions[cursor] < range.start {
-                    cursor += 1;
-                }
-                let start = cursor;
-                while cursor < positions.len() && positions[cursor] < range.end {
-                    cursor += 1;
-                }
-                (range, start..cursor)
-            })
-            .collect();
-        // Only the rows of the planned positions are kept (`slots × positions × d` values per
-        // sequence in flight, not every token's states of every layer).
-        let forward = |k: usize| -> Result<Vec<Option<Vec<f32>>>, AnalysisError> {
-            let (range, at) = &work[k];
-            let mut states = vec![None; slots];
-            if !at.is_empty() {
-                model
-                    .forward(&tokens[(*range).clone()], &mut |layer, s| {
-                        if let Some(i) = slot[layer] {
-                            let mut rows = Vec::with_capacity(at.len() * d);
-                            for &p in &positions[at.clone()] {
-                                rows.extend(s.row(p - range.start).iter());
-                            }
-                            states[i] = Some(rows);
-                        }
-                        Ok(())
-                    })
-                    .map_err(|e| {
-                        AnalysisError::Model(crate::model::ModelError::new(format!(
-                            "{name}, sequence {k}: {e}"
-                        )))
-                    })?;
-            }
-            Ok(states)
-        };
-        ordered::map_in_order(work.len(), threads, &forward, &mut |k, states| {
-            for (i, s) in states.iter().enumerate() {
-                if let Some(s) = s {
-                    f(i, work[k].1.clone(), s).map_err(AnalysisError::Estimator)?;
-                }
-            }
-            runs += 1;
-            on_sequence(runs, total_runs);
-            Ok(())
-        })
-    };
-    if settings.centre {
-        let mut means: Vec<RowMean> = layers.iter().map(|_| RowMean::new(d)).collect();
-        let universe = &plan.universe_positions;
-        run(0..ranges.len(), universe, &mut |i, _, rows| {
-            means[i].add_rows(rows);
-            Ok(())
-        })?;
-        for (layer_accs, mean) in accs.iter_mut().zip(means) {
-            let mean = mean.mean();
-            for a in layer_accs.iter_mut() {
-                *a = a.clone().with_centre(mean.clone())?;
-            }
-        }
-    }
-    run(chosen.clone(), &plan.positions, &mut |i, at, rows| {
-        update_all(&mut accs[i], Floats::F32(rows), d, &plan, &ids, at)
-    })?;
-    let n_sets = plan.specs.len();
-    let shuffles = settings.labels.shuffles;
-    let states = layers
-        .iter()
-        .zip(accs)
-        .map(|(&layer, a)| LayerState::new(layer, a, n_sets, shuffles, keep_counts))
-        .collect();
-    let chosen_ranges = &ranges[chosen];
-    Ok(Analysis {
-        settings: AnalysisSettings {
-            orders: plan.orders.clone(),
-            layers: Some(layers),
-            ..settings.clone()
-        },
-        input: InputSummary {
-            files: vec![name.to_owned()],
-            layout: format!(
-                "model {name}: {} hidden states of width {d}, run on {} sequences",
-                model.hidden_states(),
-                chosen_ranges.len()
-            ),
-            layers_in_file: model.hidden_states(),
-            d,
-            sequences: chosen_ranges.len(),
-            tokens: chosen_ranges.iter().map(|r| r.len()).sum(),
-            positions: plan.positions.len(),
             sequences_without_positions: plan.sequences_without_positions,
             backoff: plan.backoff_counts.clone(),
             label_data: vec![plan.fingerprint],

@@ -1,0 +1,185 @@
+//! A model folder run on text in the page, shared by several Web Workers with the CLI's numbers:
+//! each worker opens its own [`ModelRun`] (the same files, so the same model and the same plan),
+//! runs whichever forward passes the page hands it, and one of them takes every pass's states in
+//! order and writes the report (see [`crate::analysis::ModelAnalysis`]). A wasm call cannot wait
+//! for another worker, so the page's JavaScript (`www/model-run.js`) moves the states between them.
+
+use wasm_bindgen::prelude::*;
+
+use super::{
+    files_with_progress, one_line_error, parse_settings, read_whole, result_json, FileSource,
+};
+use crate::analysis::ModelAnalysis;
+use crate::model::checkpoint::{self, Role};
+use crate::model::tokenizer::Tokenizer;
+use crate::model::Transformer;
+use crate::probe::{self, ProbeSettings};
+
+/// A model folder opened and its analysis planned, in one worker.
+#[wasm_bindgen]
+pub struct ModelRun {
+    model: Box<dyn Transformer>,
+    /// `None` once finished.
+    analysis: Option<ModelAnalysis>,
+    described: Vec<serde_json::Value>,
+    probe: serde_json::Value,
+}
+
+#[wasm_bindgen]
+impl ModelRun {
+    /// Opens the model folder `files` (config.json, weights, tokenizer.json; a `.txt` among them
+    /// is the text, else the built-in probe corpus), tokenises the text and plans the analysis of
+    /// every hidden state, like `infoplane model`. `progress(bytes_read, bytes_total, 0, 0)`
+    /// follows the reading of the weights.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        files: js_sys::Array,
+        name: &str,
+        settings: JsValue,
+        progress: &js_sys::Function,
+    ) -> Result<ModelRun, JsValue> {
+        Self::open(files, name, settings, progress).map_err(one_line_error)
+    }
+
+    /// How many forward passes the analysis takes (sequences, twice each with centring).
+    pub fn jobs(&self) -> usize {
+        self.analysis.as_ref().map_or(0, |a| a.jobs())
+    }
+
+    /// Forward pass `k`'s states at its planned positions (the analysed layers' rows, layer
+    /// after layer): for [`Self::take`] in whichever worker takes them.
+    pub fn forward(&self, k: usize) -> Result<js_sys::Float32Array, JsValue> {
+        let analysis = self.planned(k)?;
+        let states = analysis
+            .forward(self.model.as_ref(), k)
+            .map_err(|e| one_line_error(JsValue::from_str(&e.to_string())))?;
+        Ok(js_sys::Float32Array::from(&states[..]))
+    }
+
+    /// Adds forward pass `k`'s states to the accumulators; passes must come in order, 0 first.
+    pub fn take(&mut self, k: usize, states: &[f32]) -> Result<(), JsValue> {
+        self.planned(k)?;
+        let analysis = self.analysis.as_mut().expect("checked by planned");
+        analysis
+            .take(k, states)
+            .map_err(|e| one_line_error(JsValue::from_str(&e.to_string())))
+    }
+
+    /// The result, once every pass is taken: the same JSON as `analyze`, plus
+    /// `"probe": {"text", "texts", "input_ids", "truncated", "model_type"}`.
+    pub fn finish(&mut self) -> Result<String, JsValue> {
+        let analysis = self
+            .analysis
+            .take()
+            .ok_or_else(|| JsValue::from_str("this model run is already finished"))?;
+        let result = analysis
+            .finish()
+            .map_err(|e| one_line_error(JsValue::from_str(&e.to_string())))?;
+        let mut out = result_json(&result, std::mem::take(&mut self.described));
+        out["probe"] = self.probe.take();
+        Ok(out.to_string())
+    }
+}
+
+impl ModelRun {
+    /// The analysis, if it is not finished and has a pass `k`.
+    fn planned(&self, k: usize) -> Result<&ModelAnalysis, JsValue> {
+        match &self.analysis {
+            Some(a) if k < a.jobs() => Ok(a),
+            Some(a) => Err(JsValue::from_str(&format!(
+                "no forward pass {k}: the run has {}",
+                a.jobs()
+            ))),
+            None => Err(JsValue::from_str("this model run is already finished")),
+        }
+    }
+
+    fn open(
+        files: js_sys::Array,
+        name: &str,
+        settings: JsValue,
+        progress: &js_sys::Function,
+    ) -> Result<ModelRun, JsValue> {
+        let (s, mut settings) = parse_settings(settings)?;
+        let err = |e: &dyn std::fmt::Display| JsValue::from_str(&format!("{name}: {e}"));
+        let reader = web_sys::FileReaderSync::new()?;
+        let (files, progress) = files_with_progress(files, progress)?;
+        let (mut config, mut tokenizer, mut text) = (None, None, None);
+        let mut weights = Vec::new();
+        let mut described = Vec::new();
+        for file in files {
+            let fname = file.name();
+            match checkpoint::role(&fname) {
+                Role::Config => {
+                    config = Some(
+                        String::from_utf8(read_whole(&reader, &file)?)
+                            .map_err(|_| err(&"config.json is not UTF-8 text"))?,
+                    )
+                }
+                Role::Tokenizer => {
+                    tokenizer = Some(
+                        Tokenizer::from_bytes(&fname, &read_whole(&reader, &file)?)
+                            .map_err(|e| err(&e))?,
+                    )
+                }
+                Role::Safetensors | Role::PytorchBin => {
+                    let len = file.size() as u64;
+                    described.push(
+                        serde_json::json!({"name": fname, "format": "weights", "tensors": []}),
+                    );
+                    weights.push((fname, FileSource::new(file, &reader, &progress), len));
+                }
+                Role::Text => {
+                    let bytes = read_whole(&reader, &file)?;
+                    text = Some((
+                        fname.clone(),
+                        String::from_utf8(bytes)
+                            .map_err(|_| err(&format!("{fname} is not UTF-8 text")))?,
+                    ));
+                }
+                Role::Other => {}
+            }
+        }
+        let config = config.ok_or_else(|| err(&"no config.json among the files"))?;
+        let tokenizer = tokenizer.ok_or_else(|| err(&"no tokenizer.json among the files"))?;
+        let ckpt = checkpoint::load_checkpoint(&config, weights).map_err(|e| err(&e))?;
+        let (text_name, text) =
+            text.unwrap_or_else(|| ("the probe corpus".into(), probe::PROBE_CORPUS.into()));
+        let probe = probe::tokenize(
+            &text_name,
+            &text,
+            &tokenizer,
+            ProbeSettings {
+                max_sequences: s.max_sequences,
+                max_length: s.max_length,
+                window: s.window,
+            },
+        )
+        .map_err(|e| err(&e))?;
+        if s.exclude_special {
+            settings.labels.exclude_special(&tokenizer.special_ids());
+        }
+        let model = ckpt.model;
+        let analysis = ModelAnalysis::new(
+            model.d(),
+            model.hidden_states(),
+            name,
+            &probe.sequences,
+            &settings,
+            false,
+        )
+        .map_err(|e| JsValue::from_str(&e.to_string()))?;
+        Ok(ModelRun {
+            model,
+            analysis: Some(analysis),
+            described,
+            probe: serde_json::json!({
+                "text": text_name,
+                "texts": probe.texts,
+                "input_ids": probe.sequences,
+                "truncated": probe.truncated,
+                "model_type": ckpt.config.model_type(),
+            }),
+        })
+    }
+}
