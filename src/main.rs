@@ -581,32 +581,47 @@ fn write_hidden_states(h: &HiddenStatesArgs) -> Result<(), String> {
     let model = ckpt.model.as_ref();
     let (layers, d) = (model.hidden_states(), model.d());
     let total: usize = probe.sequences.iter().map(Vec::len).sum();
-    // [layers, tokens, d], filled one sequence at a time (forward passes side by side).
+    // [layers, tokens, d], filled one batch of sequences at a time (forward passes side by side).
     let mut states = vec![0f32; layers * total * d];
     let mut offset = 0;
     let sequences = &probe.sequences;
-    let forward = |i: usize| -> Result<Vec<f32>, String> {
-        // [layers, the sequence's tokens, d]
-        let mut own = Vec::with_capacity(layers * sequences[i].len() * d);
+    let batches = infoplane::model::batches(sequences.iter().map(Vec::len));
+    let forward = |b: usize| -> Result<Vec<f32>, String> {
+        let batch = &sequences[batches[b].clone()];
+        let ids: Vec<u32> = batch.concat();
+        let mut ranges = Vec::with_capacity(batch.len());
+        for s in batch {
+            let start = ranges.last().map_or(0, |r: &std::ops::Range<usize>| r.end);
+            ranges.push(start..start + s.len());
+        }
+        // [layers, the batch's tokens, d]
+        let mut own = Vec::with_capacity(layers * ids.len() * d);
         model
-            .forward(&sequences[i], &mut |_, s| {
+            .forward_batch(&ids, &ranges, &mut |_, s| {
                 own.extend(s.iter());
                 Ok(())
             })
-            .map_err(|e| format!("{}, sequence {i}: {e}", h.dir.display()))?;
+            .map_err(|e| {
+                let which = batches[b].clone();
+                format!("{}, sequences {which:?}: {e}", h.dir.display())
+            })?;
         Ok(own)
     };
     ordered::map_in_order(
-        sequences.len(),
+        batches.len(),
         threads(h.threads),
         &forward,
-        &mut |i, own| {
-            let n = sequences[i].len() * d;
+        &mut |b, own| {
+            let n = batches[b]
+                .clone()
+                .map(|i| sequences[i].len())
+                .sum::<usize>()
+                * d;
             for (layer, s) in own.chunks_exact(n).enumerate() {
                 let at = (layer * total + offset) * d;
                 states[at..at + n].copy_from_slice(s);
             }
-            offset += sequences[i].len();
+            offset += n / d;
             Ok(())
         },
     )?;

@@ -476,3 +476,65 @@ fn forward_passes_computed_in_any_order_and_taken_in_order_give_analyze_models_r
     }
     assert_eq!(report(analysis.finish().unwrap()), reference);
 }
+
+#[test]
+fn a_batch_of_sequences_gives_each_sequences_hidden_states_bit_for_bit() {
+    let root = fixture("models");
+    let mut dirs: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("config.json").exists())
+        .collect();
+    dirs.sort();
+    assert!(dirs.len() >= 6, "model fixtures are missing: {dirs:?}");
+    for dir in dirs {
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let ckpt = load_dir(&dir);
+        let model = ckpt.model.as_ref();
+        // Lengths 1, 7, 3 and 12 with ids spread over the vocabulary (a 1-token sequence, and
+        // positions restarting in each sequence, are what a batch could get wrong).
+        let lengths = [1usize, 7, 3, 12];
+        let vocab = 90; // below every fixture's vocabulary
+        let mut ids = Vec::new();
+        let mut sequences = Vec::new();
+        for (s, &n) in lengths.iter().enumerate() {
+            let start = ids.len();
+            ids.extend((0..n).map(|i| ((s * 131 + i * 17 + 3) % vocab) as u32));
+            sequences.push(start..ids.len());
+        }
+        let mut batched: Vec<Vec<u32>> = Vec::new();
+        model
+            .forward_batch(&ids, &sequences, &mut |layer, h| {
+                assert_eq!(layer, batched.len());
+                batched.push(h.iter().map(|v| v.to_bits()).collect());
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(batched.len(), model.hidden_states(), "{name}");
+        for s in &sequences {
+            let mut layer = 0;
+            model
+                .forward(&ids[s.clone()], &mut |l, h| {
+                    let d = h.ncols();
+                    let alone: Vec<u32> = h.iter().map(|v| v.to_bits()).collect();
+                    assert!(
+                        alone == batched[l][s.start * d..s.end * d],
+                        "{name}: hidden state {l} of the sequence at {s:?} differs in a batch"
+                    );
+                    layer += 1;
+                    Ok(())
+                })
+                .unwrap();
+            assert_eq!(layer, model.hidden_states());
+        }
+        // Sequences that do not cover the ids, or an empty one, are refused.
+        let gap = model
+            .forward_batch(&ids, &[0..1, 2..ids.len()], &mut |_, _| Ok(()))
+            .unwrap_err();
+        assert!(gap.message.contains("follow one another"), "{name}: {gap}");
+        let empty = model
+            .forward_batch(&ids, &[0..0, 0..ids.len()], &mut |_, _| Ok(()))
+            .unwrap_err();
+        assert!(empty.message.contains("empty sequence"), "{name}: {empty}");
+    }
+}

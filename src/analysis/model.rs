@@ -263,34 +263,80 @@ impl ForwardPlan {
     /// positions: layer after layer (in the order of the analysed layers), each its positions'
     /// rows in order, `d` f32 each. A sequence without positions is not run.
     fn run(&self, model: &dyn Transformer, k: usize) -> Result<Vec<f32>, AnalysisError> {
-        let job = &self.jobs[k];
+        Ok(self.run_batch(model, k..k + 1)?.remove(0))
+    }
+
+    /// Consecutive jobs in batches of at most [`crate::model::BATCH_TOKENS`] tokens, counting
+    /// only the sequences that are run.
+    fn batches(&self) -> Vec<Range<usize>> {
+        crate::model::batches(self.jobs.iter().map(|job| {
+            if job.at.is_empty() {
+                0
+            } else {
+                self.ranges[job.sequence].len()
+            }
+        }))
+    }
+
+    /// [`Self::run`] for each of `jobs`, their sequences run as one batch (the same bits as one
+    /// at a time; see [`Transformer::forward_batch`]).
+    fn run_batch(
+        &self,
+        model: &dyn Transformer,
+        jobs: Range<usize>,
+    ) -> Result<Vec<Vec<f32>>, AnalysisError> {
         let d = self.d;
-        let positions = self.positions(job);
-        let mut states = vec![0f32; self.states_len(k)];
-        if positions.is_empty() {
+        let mut states: Vec<Vec<f32>> = jobs
+            .clone()
+            .map(|k| vec![0f32; self.states_len(k)])
+            .collect();
+        // The jobs that run, where their sequence's rows start in the batch, and the batch.
+        let mut run = Vec::new();
+        let (mut ids, mut sequences) = (Vec::new(), Vec::new());
+        for (i, k) in jobs.clone().enumerate() {
+            let job = &self.jobs[k];
+            if job.at.is_empty() {
+                continue;
+            }
+            let range = &self.ranges[job.sequence];
+            run.push((i, job, ids.len()));
+            sequences.push(ids.len()..ids.len() + range.len());
+            ids.extend_from_slice(&self.tokens[range.clone()]);
+        }
+        if run.is_empty() {
             return Ok(states);
         }
-        let range = &self.ranges[job.sequence];
-        let per_layer = positions.len() * d;
-        model
-            .forward(&self.tokens[range.clone()], &mut |layer, s| {
-                if let Some(i) = self.slot[layer] {
-                    let out = &mut states[i * per_layer..(i + 1) * per_layer];
+        let done = model.forward_batch(&ids, &sequences, &mut |layer, s| {
+            if let Some(slot) = self.slot[layer] {
+                for &(i, job, first) in &run {
+                    let positions = self.positions(job);
+                    let per_layer = positions.len() * d;
+                    let out = &mut states[i][slot * per_layer..(slot + 1) * per_layer];
+                    let start = self.ranges[job.sequence].start;
                     for (row, &p) in out.chunks_exact_mut(d).zip(positions) {
-                        for (o, &v) in row.iter_mut().zip(s.row(p - range.start)) {
+                        for (o, &v) in row.iter_mut().zip(s.row(first + p - start)) {
                             *o = v;
                         }
                     }
                 }
-                Ok(())
-            })
-            .map_err(|e| {
-                AnalysisError::Model(ModelError::new(format!(
-                    "{}, sequence {}: {e}",
-                    self.name, job.sequence
-                )))
-            })?;
-        Ok(states)
+            }
+            Ok(())
+        });
+        match done {
+            Ok(()) => Ok(states),
+            // One sequence at a time, so the message names the one that fails.
+            Err(e) if run.len() > 1 => {
+                for k in jobs.clone() {
+                    self.run_batch(model, k..k + 1)?;
+                }
+                Err(self.failed(&format!("the sequences of passes {jobs:?}"), e))
+            }
+            Err(e) => Err(self.failed(&format!("sequence {}", run[0].1.sequence), e)),
+        }
+    }
+
+    fn failed(&self, which: &str, e: ModelError) -> AnalysisError {
+        AnalysisError::Model(ModelError::new(format!("{}, {which}: {e}", self.name)))
     }
 }
 
@@ -381,13 +427,16 @@ pub fn analyze_model(
     )?;
     let jobs = analysis.jobs();
     let (forward, sums) = (&analysis.forward, &mut analysis.sums);
+    let batches = forward.batches();
     ordered::map_in_order(
-        jobs,
+        batches.len(),
         threads,
-        &|k| forward.run(model, k),
-        &mut |k, states| {
-            sums.take(forward, k, &states)?;
-            on_sequence(k + 1, jobs);
+        &|b| forward.run_batch(model, batches[b].clone()),
+        &mut |b, states| {
+            for (k, s) in batches[b].clone().zip(states) {
+                sums.take(forward, k, &s)?;
+                on_sequence(k + 1, jobs);
+            }
             Ok(())
         },
     )?;

@@ -1,11 +1,13 @@
 //! BERT encoders (all-MiniLM-L6-v2): word + position + token-type (0) embeddings under a
 //! LayerNorm, post-norm blocks with bidirectional attention; HF returns no final norm.
 
-use ndarray::{s, Array2};
+use std::ops::Range;
+
+use ndarray::{Array2, Axis};
 
 use super::config::BertConfig;
-use super::ops::{attention, LayerNorm, Linear};
-use super::{check_ids, embed, HiddenSink, ModelError, Transformer, Weights};
+use super::ops::{attention, Heads, LayerNorm, Linear};
+use super::{check_ids, embed, positions, HiddenSink, ModelError, Transformer, Weights};
 
 struct Block {
     query: Linear,
@@ -88,13 +90,30 @@ impl Transformer for Bert {
         Some(self.config.max_position_embeddings)
     }
 
-    fn forward(&self, ids: &[u32], sink: &mut HiddenSink<'_>) -> Result<(), ModelError> {
+    fn forward_batch(
+        &self,
+        ids: &[u32],
+        sequences: &[Range<usize>],
+        sink: &mut HiddenSink<'_>,
+    ) -> Result<(), ModelError> {
         let c = &self.config;
-        check_ids(ids, c.vocab_size, Some(c.max_position_embeddings))?;
+        check_ids(
+            ids,
+            sequences,
+            c.vocab_size,
+            Some(c.max_position_embeddings),
+        )?;
         let heads = c.num_attention_heads;
-        let head_dim = c.hidden_size / heads;
-        let mut e =
-            embed(&self.word_embeddings, ids) + self.position_embeddings.slice(s![..ids.len(), ..]);
+        let shape = Heads {
+            heads,
+            kv_heads: heads,
+            head_dim: c.hidden_size / heads,
+            causal: false,
+        };
+        let mut e = embed(&self.word_embeddings, ids)
+            + self
+                .position_embeddings
+                .select(Axis(0), &positions(sequences));
         e += &self.token_type_0;
         let mut h = self.embeddings_norm.forward(e.view());
         sink(0, h.view())?;
@@ -104,7 +123,7 @@ impl Transformer for Bert {
                 b.key.forward(h.view()),
                 b.value.forward(h.view()),
             );
-            let a = attention(q.view(), k.view(), v.view(), heads, heads, head_dim, false);
+            let a = attention(q.view(), k.view(), v.view(), sequences, shape);
             let mut x = b.attention_output.forward(a.view());
             x += &h;
             let attended = b.attention_norm.forward(x.view());

@@ -1,11 +1,13 @@
 //! GPT-2: learned positions, pre-norm blocks (LayerNorm → causal attention, LayerNorm → MLP),
 //! `Conv1D` weights, and `ln_f` applied to the last hidden state as HF's `GPT2Model` does.
 
-use ndarray::{s, Array2};
+use std::ops::Range;
+
+use ndarray::{s, Array2, Axis};
 
 use super::config::Gpt2Config;
-use super::ops::{attention, LayerNorm, Linear};
-use super::{check_ids, embed, HiddenSink, ModelError, Transformer, Weights};
+use super::ops::{attention, Heads, LayerNorm, Linear};
+use super::{check_ids, embed, positions, HiddenSink, ModelError, Transformer, Weights};
 
 struct Block {
     ln_1: LayerNorm,
@@ -63,12 +65,22 @@ impl Transformer for Gpt2 {
         Some(self.config.n_positions)
     }
 
-    fn forward(&self, ids: &[u32], sink: &mut HiddenSink<'_>) -> Result<(), ModelError> {
+    fn forward_batch(
+        &self,
+        ids: &[u32],
+        sequences: &[Range<usize>],
+        sink: &mut HiddenSink<'_>,
+    ) -> Result<(), ModelError> {
         let c = &self.config;
-        check_ids(ids, c.vocab_size, Some(c.n_positions))?;
+        check_ids(ids, sequences, c.vocab_size, Some(c.n_positions))?;
         let d = c.n_embd;
-        let head_dim = d / c.n_head;
-        let mut h = embed(&self.wte, ids) + self.wpe.slice(s![..ids.len(), ..]);
+        let shape = Heads {
+            heads: c.n_head,
+            kv_heads: c.n_head,
+            head_dim: d / c.n_head,
+            causal: true,
+        };
+        let mut h = embed(&self.wte, ids) + self.wpe.select(Axis(0), &positions(sequences));
         for (i, b) in self.blocks.iter().enumerate() {
             sink(i, h.view())?;
             let qkv = b.c_attn.forward(b.ln_1.forward(h.view()).view());
@@ -76,10 +88,8 @@ impl Transformer for Gpt2 {
                 qkv.slice(s![.., ..d]),
                 qkv.slice(s![.., d..2 * d]),
                 qkv.slice(s![.., 2 * d..]),
-                c.n_head,
-                c.n_head,
-                head_dim,
-                true,
+                sequences,
+                shape,
             );
             h += &b.c_proj.forward(a.view());
             let mut m = b.c_fc.forward(b.ln_2.forward(h.view()).view());

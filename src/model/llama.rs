@@ -2,11 +2,13 @@
 //! a gated MLP, and the final norm applied to the last hidden state as HF does. OLMo-2 moves the
 //! norms after attention and MLP and normalises queries and keys.
 
+use std::ops::Range;
+
 use ndarray::Array2;
 
 use super::config::LlamaConfig;
-use super::ops::{attention, Linear, RmsNorm, Rotary};
-use super::{check_ids, embed, HiddenSink, ModelError, Transformer, Weights};
+use super::ops::{attention, Heads, Linear, RmsNorm, Rotary};
+use super::{check_ids, embed, positions, HiddenSink, ModelError, Transformer, Weights};
 
 struct Block {
     /// Llama: before attention (`input_layernorm`); OLMo-2: after it (`post_attention_layernorm`).
@@ -92,7 +94,13 @@ impl Llama {
         })
     }
 
-    fn attend(&self, b: &Block, x: &Array2<f32>) -> Array2<f32> {
+    fn attend(
+        &self,
+        b: &Block,
+        x: &Array2<f32>,
+        sequences: &[Range<usize>],
+        at: &[usize],
+    ) -> Array2<f32> {
         let c = &self.config;
         let mut q = b.q_proj.forward(x.view());
         let mut k = b.k_proj.forward(x.view());
@@ -100,18 +108,16 @@ impl Llama {
             q = qn.forward(q.view());
             k = kn.forward(k.view());
         }
-        self.rotary.apply(&mut q);
-        self.rotary.apply(&mut k);
+        self.rotary.apply(&mut q, at);
+        self.rotary.apply(&mut k, at);
         let v = b.v_proj.forward(x.view());
-        let a = attention(
-            q.view(),
-            k.view(),
-            v.view(),
-            c.num_attention_heads,
-            c.num_key_value_heads,
-            c.head_dim,
-            true,
-        );
+        let shape = Heads {
+            heads: c.num_attention_heads,
+            kv_heads: c.num_key_value_heads,
+            head_dim: c.head_dim,
+            causal: true,
+        };
+        let a = attention(q.view(), k.view(), v.view(), sequences, shape);
         b.o_proj.forward(a.view())
     }
 
@@ -136,19 +142,30 @@ impl Transformer for Llama {
         Some(self.config.max_position_embeddings)
     }
 
-    fn forward(&self, ids: &[u32], sink: &mut HiddenSink<'_>) -> Result<(), ModelError> {
+    fn forward_batch(
+        &self,
+        ids: &[u32],
+        sequences: &[Range<usize>],
+        sink: &mut HiddenSink<'_>,
+    ) -> Result<(), ModelError> {
         let c = &self.config;
-        check_ids(ids, c.vocab_size, Some(c.max_position_embeddings))?;
+        check_ids(
+            ids,
+            sequences,
+            c.vocab_size,
+            Some(c.max_position_embeddings),
+        )?;
+        let at = positions(sequences);
         let mut h = embed(&self.embed_tokens, ids);
         for (i, b) in self.blocks.iter().enumerate() {
             sink(i, h.view())?;
             if c.olmo2 {
-                let a = self.attend(b, &h);
+                let a = self.attend(b, &h, sequences, &at);
                 h += &b.attn_norm.forward(a.view());
                 let m = self.mlp(b, &h);
                 h += &b.mlp_norm.forward(m.view());
             } else {
-                let a = self.attend(b, &b.attn_norm.forward(h.view()));
+                let a = self.attend(b, &b.attn_norm.forward(h.view()), sequences, &at);
                 h += &a;
                 let m = self.mlp(b, &b.mlp_norm.forward(h.view()));
                 h += &m;

@@ -2,11 +2,13 @@
 //! query/key/value projection laid out per head, parallel (or sequential) residual, and
 //! `final_layer_norm` applied to the last hidden state as HF's `GPTNeoXModel` does.
 
+use std::ops::Range;
+
 use ndarray::{s, Array1, Array2};
 
 use super::config::NeoxConfig;
-use super::ops::{attention, LayerNorm, Linear, Rotary};
-use super::{check_ids, embed, HiddenSink, ModelError, Transformer, Weights};
+use super::ops::{attention, Heads, LayerNorm, Linear, Rotary};
+use super::{check_ids, embed, positions, HiddenSink, ModelError, Transformer, Weights};
 
 struct Block {
     input_layernorm: LayerNorm,
@@ -110,10 +112,27 @@ impl Transformer for GptNeox {
         Some(self.config.max_position_embeddings)
     }
 
-    fn forward(&self, ids: &[u32], sink: &mut HiddenSink<'_>) -> Result<(), ModelError> {
+    fn forward_batch(
+        &self,
+        ids: &[u32],
+        sequences: &[Range<usize>],
+        sink: &mut HiddenSink<'_>,
+    ) -> Result<(), ModelError> {
         let c = &self.config;
-        check_ids(ids, c.vocab_size, Some(c.max_position_embeddings))?;
+        check_ids(
+            ids,
+            sequences,
+            c.vocab_size,
+            Some(c.max_position_embeddings),
+        )?;
         let (d, heads) = (c.hidden_size, c.num_attention_heads);
+        let shape = Heads {
+            heads,
+            kv_heads: heads,
+            head_dim: d / heads,
+            causal: true,
+        };
+        let at = positions(sequences);
         let mut h = embed(&self.embed_in, ids);
         for (i, b) in self.blocks.iter().enumerate() {
             sink(i, h.view())?;
@@ -122,16 +141,14 @@ impl Transformer for GptNeox {
                 .forward(b.input_layernorm.forward(h.view()).view());
             let mut q = qkv.slice(s![.., ..d]).to_owned();
             let mut k = qkv.slice(s![.., d..2 * d]).to_owned();
-            self.rotary.apply(&mut q);
-            self.rotary.apply(&mut k);
+            self.rotary.apply(&mut q, &at);
+            self.rotary.apply(&mut k, &at);
             let a = attention(
                 q.view(),
                 k.view(),
                 qkv.slice(s![.., 2 * d..]),
-                heads,
-                heads,
-                d / heads,
-                true,
+                sequences,
+                shape,
             );
             let attn = b.dense.forward(a.view());
             let mlp = |x: &Array2<f32>| {

@@ -181,8 +181,8 @@ pub struct Rotary {
 }
 
 impl Rotary {
-    /// Rotates `x` (`[positions, heads · head_dim]`) in place; row `t` is at position `t`.
-    pub fn apply(&self, x: &mut Array2<f32>) {
+    /// Rotates `x` (`[rows, heads · head_dim]`) in place; row `r` is at position `positions[r]`.
+    pub fn apply(&self, x: &mut Array2<f32>, positions: &[usize]) {
         let half = self.rotary_dim / 2;
         if half == 0 {
             return;
@@ -193,7 +193,7 @@ impl Rotary {
             .map(|i| (1.0 / libm::pow(self.base, (2 * i) as f64 / self.rotary_dim as f64)) as f32)
             .collect();
         let heads = x.ncols() / self.head_dim;
-        for (t, mut row) in x.rows_mut().into_iter().enumerate() {
+        for (&t, mut row) in positions.iter().zip(x.rows_mut()) {
             for (i, &f) in inv_freq.iter().enumerate() {
                 let angle = t as f32 * f;
                 let (sin, cos) = (libm::sinf(angle), libm::cosf(angle));
@@ -209,18 +209,49 @@ impl Rotary {
     }
 }
 
-/// Scaled dot-product attention over one sequence. `q` is `[T, heads · head_dim]`, `k` and `v`
-/// `[T, kv_heads · head_dim]` (grouped-query attention when kv_heads < heads: each group of
-/// heads / kv_heads query heads shares one key/value head). `causal` masks later positions.
+/// How attention is shaped: `heads` query heads of `head_dim` features, `kv_heads` key/value
+/// heads (grouped-query attention when kv_heads < heads: each group of heads / kv_heads query
+/// heads shares one), and whether later positions are masked.
+#[derive(Clone, Copy, Debug)]
+pub struct Heads {
+    pub heads: usize,
+    pub kv_heads: usize,
+    pub head_dim: usize,
+    pub causal: bool,
+}
+
+/// Scaled dot-product attention within each of `sequences` (row ranges of a batch): `q` is
+/// `[rows, heads · head_dim]`, `k` and `v` `[rows, kv_heads · head_dim]`; a row attends to the
+/// rows of its own sequence only.
 pub fn attention(
     q: ArrayView2<f32>,
     k: ArrayView2<f32>,
     v: ArrayView2<f32>,
-    heads: usize,
-    kv_heads: usize,
-    head_dim: usize,
-    causal: bool,
+    sequences: &[std::ops::Range<usize>],
+    shape: Heads,
 ) -> Array2<f32> {
+    let mut out = Array2::<f32>::zeros((q.nrows(), shape.heads * shape.head_dim));
+    for r in sequences {
+        let rows = s![r.clone(), ..];
+        let one = attention_one(q.slice(rows), k.slice(rows), v.slice(rows), shape);
+        out.slice_mut(rows).assign(&one);
+    }
+    out
+}
+
+/// [`attention`] over one sequence.
+fn attention_one(
+    q: ArrayView2<f32>,
+    k: ArrayView2<f32>,
+    v: ArrayView2<f32>,
+    shape: Heads,
+) -> Array2<f32> {
+    let Heads {
+        heads,
+        kv_heads,
+        head_dim,
+        causal,
+    } = shape;
     let t = q.nrows();
     let group = heads / kv_heads;
     let scale = 1.0 / (head_dim as f32).sqrt();
@@ -377,7 +408,20 @@ mod tests {
         let q = array![[1.0f32, 0.0], [0.0, 1.0]];
         let k = q.clone();
         let v = array![[5.0f32, 7.0], [1.0, 1.0]];
-        let out = attention(q.view(), k.view(), v.view(), 1, 1, 2, true);
+        let shape = Heads {
+            heads: 1,
+            kv_heads: 1,
+            head_dim: 2,
+            causal: true,
+        };
+        let one = 0..2;
+        let out = attention(
+            q.view(),
+            k.view(),
+            v.view(),
+            std::slice::from_ref(&one),
+            shape,
+        );
         assert_eq!(out.row(0).to_vec(), vec![5.0, 7.0]);
         // Position 1 sees both, weighted by softmax(q·k/√2) = softmax([0, 1/√2]).
         let w1 = 1.0 / (1.0 + (-(0.5f32).sqrt()).exp());
@@ -392,7 +436,7 @@ mod tests {
             base: 10000.0,
         };
         let mut x = array![[1.0f32, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0, 4.0]];
-        r.apply(&mut x);
+        r.apply(&mut x, &[0, 1]);
         assert_eq!(x.row(0).to_vec(), vec![1.0, 2.0, 3.0, 4.0]);
         let n: f32 = x.row(1).iter().map(|v| v * v).sum();
         assert!((n - 30.0).abs() < 1e-4);
