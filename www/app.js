@@ -316,10 +316,11 @@ const MODEL_MEMORY = 2 ** 31;
 
 // Runs a model folder on its text with up to `most` workers (`workers` holds the first; more are
 // made by newWorker and pushed to it), with one worker's numbers, which are the CLI's: every worker
-// opens the folder at the same time (the same files give the same model and plan), the forward
-// passes go to whichever worker is free, and the first worker takes their states strictly in order
-// (at most 4 passes per worker are held here), then writes the report. No more workers start than
-// copies of the model fit in MODEL_MEMORY.
+// opens the folder at the same time (the same files give the same model and plan), the batches of
+// forward passes (consecutive sequences, up to 64 tokens, run as one) go to whichever worker is
+// free, and the first worker takes their states strictly in order (at most 4 batches per worker are
+// held here), then writes the report. No more workers start than copies of the model fit in
+// MODEL_MEMORY.
 async function runModel(workers, most, base, onProgress, label) {
   const weightBytes = base.files.filter((f) => /\.(safetensors|bin)$/.test(f.name)).reduce((n, f) => n + f.size, 0);
   const count = Math.max(1, Math.min(most, Math.floor(MODEL_MEMORY / Math.max(1, 2 * weightBytes))));
@@ -331,7 +332,10 @@ async function runModel(workers, most, base, onProgress, label) {
   // Each is awaited by its lane below; the first one's failure is the run's.
   for (const o of opened) o.catch(() => {});
   const first = await opened[0];
-  const jobs = first.jobs;
+  // Batch b is the passes ends[b - 1] .. ends[b].
+  const ends = first.batches;
+  const start = (b) => (b === 0 ? 0 : ends[b - 1]);
+  const jobs = ends.length ? ends[ends.length - 1] : 0;
   const done = new Map();
   let next = 0, taken = 0, failure = null;
   let wake, changed = new Promise((r) => (wake = r));
@@ -339,15 +343,15 @@ async function runModel(workers, most, base, onProgress, label) {
     wake();
     changed = new Promise((r) => (wake = r));
   };
-  // Hands every pass now due to the first worker, in order; one hand-over at a time.
+  // Hands every batch now due to the first worker, in order; one hand-over at a time.
   let taking = Promise.resolve();
   const takeDue = async () => {
     while (done.has(taken) && !failure) {
       const states = done.get(taken);
       done.delete(taken);
-      await ask(workers[0], { kind: "model-take", k: taken, states }, () => {}, label, [states.buffer]);
+      await ask(workers[0], { kind: "model-take", first: start(taken), end: ends[taken], states }, () => {}, label, [states.buffer]);
+      onProgress({ ...read, layersDone: ends[taken], layersTotal: jobs });
       taken++;
-      onProgress({ ...read, layersDone: taken, layersTotal: jobs });
       tell();
     }
   };
@@ -356,15 +360,15 @@ async function runModel(workers, most, base, onProgress, label) {
     // A worker that cannot open the folder the first one opened (out of memory, say) leaves the
     // work to the others.
     try { memory += (await opened[i]).wasmMemory; } catch { return; }
-    while (next < jobs && !failure) {
-      // At most 4 passes per worker run ahead of the ones taken.
+    while (next < ends.length && !failure) {
+      // At most 4 batches per worker run ahead of the ones taken.
       if (next - taken >= 4 * count) {
         await changed;
         continue;
       }
-      const k = next++;
-      const { states } = await ask(w, { kind: "model-forward", k }, () => {}, label);
-      done.set(k, states);
+      const b = next++;
+      const { states } = await ask(w, { kind: "model-forward", first: start(b), end: ends[b] }, () => {}, label);
+      done.set(b, states);
       taking = taking.then(takeDue).catch((e) => {
         failure ??= e;
         tell();

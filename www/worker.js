@@ -2,8 +2,8 @@
 // (one dataset), "count" (how many layers it would analyse), "layers" (one share of a dataset's layers, `part` of `parts`; its numbers come
 // back as a JS object), "combine" (the numbers of every share, joined into the dataset's result),
 // "model-open", "model-forward", "model-take" and "model-finish" (a model folder run on text: the
-// worker keeps its one open ModelRun between messages; www/app.js `runModel` shares the forward
-// passes out over workers and hands their states to one, in order) and "trajectory" (one
+// worker keeps its one open ModelRun between messages; www/app.js `runModel` shares the batches of
+// forward passes out over workers and hands their states to one, in order) and "trajectory" (one
 // trajectory chart). Each message carries the wasm module, compiled once by the page (www/app.js
 // `wasmModule`), to instantiate; replies carry the message's `id`.
 import init, { analyze, analyze_layers, combine_layers, layer_count, trajectory_chart, ModelRun } from "./pkg/infoplane.js";
@@ -29,12 +29,12 @@ self.onmessage = async (event) => {
       return;
     }
     if (kind === "model-forward") {
-      const states = modelRun.forward(event.data.k);
+      const states = modelRun.forward(event.data.first, event.data.end);
       self.postMessage({ id, type: "result", states }, [states.buffer]);
       return;
     }
     if (kind === "model-take") {
-      modelRun.take(event.data.k, event.data.states);
+      modelRun.take(event.data.first, event.data.end, event.data.states);
       self.postMessage({ id, type: "result" });
       return;
     }
@@ -60,7 +60,7 @@ self.onmessage = async (event) => {
     if (kind === "model-open") {
       modelRun?.free();
       modelRun = new ModelRun(files, event.data.name, settings, report);
-      self.postMessage({ id, type: "result", jobs: modelRun.jobs(), wasmMemory: await memory() });
+      self.postMessage({ id, type: "result", batches: Array.from(modelRun.batches()), wasmMemory: await memory() });
       return;
     }
     const json = analyze(files, settings, report);

@@ -7,7 +7,7 @@
 //!
 //! The CLI drives it through [`crate::ordered::map_in_order`] ([`analyze_model`]); the page drives
 //! it from JavaScript, one instance per worker, the forward passes spread over the workers and the
-//! states taken by one of them (`www/model-run.js`).
+//! states taken by one of them (`www/app.js`, `runModel`).
 
 use std::ops::Range;
 
@@ -159,6 +159,22 @@ impl ModelAnalysis {
     /// Job `k`'s states: see [`ForwardPlan::run`].
     pub fn forward(&self, model: &dyn Transformer, k: usize) -> Result<Vec<f32>, AnalysisError> {
         self.forward.run(model, k)
+    }
+
+    /// The jobs in batches of consecutive ones, at most [`crate::model::BATCH_TOKENS`] tokens run
+    /// in each (a longer sequence alone).
+    pub fn batches(&self) -> Vec<Range<usize>> {
+        self.forward.batches()
+    }
+
+    /// The states of each of `jobs`, their sequences run as one batch: the same as
+    /// [`Self::forward`] on each, bit for bit.
+    pub fn forward_batch(
+        &self,
+        model: &dyn Transformer,
+        jobs: Range<usize>,
+    ) -> Result<Vec<Vec<f32>>, AnalysisError> {
+        self.forward.run_batch(model, jobs)
     }
 
     /// Adds job `k`'s states (from [`Self::forward`], by any thread or worker) to the sums. Jobs

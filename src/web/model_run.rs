@@ -41,28 +41,46 @@ impl ModelRun {
         Self::open(files, name, settings, progress).map_err(one_line_error)
     }
 
-    /// How many forward passes the analysis takes (sequences, twice each with centring).
-    pub fn jobs(&self) -> usize {
-        self.analysis.as_ref().map_or(0, |a| a.jobs())
+    /// Where each batch of forward passes ends (the passes `batches[i - 1] .. batches[i]` run as
+    /// one batch, the first from 0): the units [`Self::forward`] and [`Self::take`] work in.
+    pub fn batches(&self) -> Vec<u32> {
+        self.analysis.as_ref().map_or(Vec::new(), |a| {
+            a.batches().into_iter().map(|b| b.end as u32).collect()
+        })
     }
 
-    /// Forward pass `k`'s states at its planned positions (the analysed layers' rows, layer
-    /// after layer): for [`Self::take`] in whichever worker takes them.
-    pub fn forward(&self, k: usize) -> Result<js_sys::Float32Array, JsValue> {
-        let analysis = self.planned(k)?;
+    /// The states of forward passes `first .. end`, run as one batch: each pass's states at its
+    /// planned positions (the analysed layers' rows, layer after layer), one pass after another,
+    /// for [`Self::take`] in whichever worker takes them.
+    pub fn forward(&self, first: usize, end: usize) -> Result<js_sys::Float32Array, JsValue> {
+        let analysis = self.planned(first, end)?;
         let states = analysis
-            .forward(self.model.as_ref(), k)
+            .forward_batch(self.model.as_ref(), first..end)
             .map_err(|e| one_line_error(JsValue::from_str(&e.to_string())))?;
-        Ok(js_sys::Float32Array::from(&states[..]))
+        Ok(js_sys::Float32Array::from(&states.concat()[..]))
     }
 
-    /// Adds forward pass `k`'s states to the accumulators; passes must come in order, 0 first.
-    pub fn take(&mut self, k: usize, states: &[f32]) -> Result<(), JsValue> {
-        self.planned(k)?;
+    /// Adds the states of forward passes `first .. end` (from [`Self::forward`]) to the
+    /// accumulators; passes must come in order, 0 first.
+    pub fn take(&mut self, first: usize, end: usize, states: &[f32]) -> Result<(), JsValue> {
+        self.planned(first, end)?;
         let analysis = self.analysis.as_mut().expect("checked by planned");
-        analysis
-            .take(k, states)
-            .map_err(|e| one_line_error(JsValue::from_str(&e.to_string())))
+        let lens: Vec<usize> = (first..end).map(|k| analysis.states_len(k)).collect();
+        let total: usize = lens.iter().sum();
+        if states.len() != total {
+            return Err(JsValue::from_str(&format!(
+                "forward passes {first}..{end} handed over {} values, not {total}",
+                states.len()
+            )));
+        }
+        let mut at = 0;
+        for (k, n) in (first..end).zip(lens) {
+            analysis
+                .take(k, &states[at..at + n])
+                .map_err(|e| one_line_error(JsValue::from_str(&e.to_string())))?;
+            at += n;
+        }
+        Ok(())
     }
 
     /// The result, once every pass is taken: the same JSON as `analyze`, plus
@@ -82,12 +100,12 @@ impl ModelRun {
 }
 
 impl ModelRun {
-    /// The analysis, if it is not finished and has a pass `k`.
-    fn planned(&self, k: usize) -> Result<&ModelAnalysis, JsValue> {
+    /// The analysis, if it is not finished and has passes `first .. end` (at least one).
+    fn planned(&self, first: usize, end: usize) -> Result<&ModelAnalysis, JsValue> {
         match &self.analysis {
-            Some(a) if k < a.jobs() => Ok(a),
+            Some(a) if first < end && end <= a.jobs() => Ok(a),
             Some(a) => Err(JsValue::from_str(&format!(
-                "no forward pass {k}: the run has {}",
+                "no forward passes {first}..{end}: the run has {}",
                 a.jobs()
             ))),
             None => Err(JsValue::from_str("this model run is already finished")),
