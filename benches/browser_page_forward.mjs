@@ -163,7 +163,7 @@ try {
       checks.push({ model, workers, same_report_as_cli: same, diffs, same_ids: sameIds, cli: ["infoplane", ...cliArgs.map((a) => (a.startsWith(root) ? path.relative(root, a) : a))].join(" ") });
       const bestForward = Math.min(...runs.map((r) => r.forward));
       const bestPick = Math.min(...runs.map((r) => r.pick));
-      const common = { where: `Chromium ${version}`, model, threads: workers, tokens: set.tokens, load, other_load: other };
+      const common = { where: `Chromium ${version}`, model, threads: workers, mode: "batches of <= 64 tokens, no padding", tokens: set.tokens, load, other_load: other };
       const inWorkers = workers === 1 ? "one Web Worker" : `${workers} Web Workers`;
       rows.push({
         ...common, implementation: `infoplane page, wasm32 simd128 in ${inWorkers}, forward passes (first pass asked → report asked)`,

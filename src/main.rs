@@ -602,8 +602,14 @@ fn write_hidden_states(h: &HiddenStatesArgs) -> Result<(), String> {
                 Ok(())
             })
             .map_err(|e| {
-                let which = batches[b].clone();
-                format!("{}, sequences {which:?}: {e}", h.dir.display())
+                // One sequence at a time, so the message names the one that fails.
+                let failing = batches[b].clone().find_map(|i| {
+                    Some((i, model.forward(&sequences[i], &mut |_, _| Ok(())).err()?))
+                });
+                match failing {
+                    Some((i, e)) => format!("{}, sequence {i}: {e}", h.dir.display()),
+                    None => format!("{}, sequences {:?}: {e}", h.dir.display(), batches[b]),
+                }
             })?;
         Ok(own)
     };

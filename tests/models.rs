@@ -474,6 +474,11 @@ fn forward_passes_computed_in_any_order_and_taken_in_order_give_analyze_models_r
     for (k, s) in states.iter().enumerate() {
         analysis.take(k, s).unwrap();
     }
+    let beyond = analysis.take(24, &[]).unwrap_err().to_string();
+    assert!(
+        beyond.contains("no forward pass 24: the run has 24"),
+        "{beyond}"
+    );
     assert_eq!(report(analysis.finish().unwrap()), reference);
 }
 

@@ -259,9 +259,10 @@ const mb = (bytes) => (bytes >= 1e9 ? `${(bytes / 1e9).toFixed(2)} GB` : `${(byt
 const duration = (s) => (s < 90 ? `${Math.ceil(s)} s` : `${Math.round(s / 60)} min`);
 
 // A Hugging Face model folder: a config and weights (the model is run on text in the worker).
+const WEIGHTS = /^model.*\.safetensors$|^pytorch_model.*\.bin$/;
 function isModelFolder(files) {
   const names = files.map((f) => f.name);
-  return names.includes("config.json") && names.some((n) => /^model.*\.safetensors$|^pytorch_model.*\.bin$/.test(n));
+  return names.includes("config.json") && names.some((n) => WEIGHTS.test(n));
 }
 
 // Datasets smaller than this run in one worker: more would spend longer starting than reading.
@@ -320,9 +321,9 @@ const MODEL_MEMORY = 2 ** 31;
 // forward passes (consecutive sequences, up to 64 tokens, run as one) go to whichever worker is
 // free, and the first worker takes their states strictly in order (at most 4 batches per worker are
 // held here), then writes the report. No more workers start than copies of the model fit in
-// MODEL_MEMORY.
+// MODEL_MEMORY, and those beyond the number of batches stop once the first has opened the folder.
 async function runModel(workers, most, base, onProgress, label) {
-  const weightBytes = base.files.filter((f) => /\.(safetensors|bin)$/.test(f.name)).reduce((n, f) => n + f.size, 0);
+  const weightBytes = base.files.filter((f) => WEIGHTS.test(f.name)).reduce((n, f) => n + f.size, 0);
   const count = Math.max(1, Math.min(most, Math.floor(MODEL_MEMORY / Math.max(1, 2 * weightBytes))));
   while (workers.length < count) workers.push(newWorker());
   let read = { bytes: 0, totalBytes: 0 };
@@ -355,11 +356,20 @@ async function runModel(workers, most, base, onProgress, label) {
       tell();
     }
   };
-  let memory = 0;
+  // Workers that run passes (those beyond the number of batches are stopped), and the others'
+  // memory.
+  let running = 0, memory = 0;
   const lane = async (w, i) => {
+    if (i >= Math.max(1, ends.length)) return w.terminate();
     // A worker that cannot open the folder the first one opened (out of memory, say) leaves the
     // work to the others.
-    try { memory += (await opened[i]).wasmMemory; } catch { return; }
+    try {
+      const m = await opened[i];
+      if (i > 0) memory += m.wasmMemory;
+    } catch {
+      return;
+    }
+    running++;
     while (next < ends.length && !failure) {
       // At most 4 batches per worker run ahead of the ones taken.
       if (next - taken >= 4 * count) {
@@ -379,7 +389,7 @@ async function runModel(workers, most, base, onProgress, label) {
   await taking;
   if (failure) throw failure;
   const m = await ask(workers[0], { kind: "model-finish" }, () => {}, label);
-  return { json: m.json, wasmMemory: memory, shares: count };
+  return { json: m.json, wasmMemory: memory + m.wasmMemory, shares: running };
 }
 
 // Analyses one dataset, as part of `owner` (the run that started it: a newer drop cancels it).

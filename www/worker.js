@@ -59,6 +59,7 @@ self.onmessage = async (event) => {
     }
     if (kind === "model-open") {
       modelRun?.free();
+      modelRun = null;
       modelRun = new ModelRun(files, event.data.name, settings, report);
       self.postMessage({ id, type: "result", batches: Array.from(modelRun.batches()), wasmMemory: await memory() });
       return;

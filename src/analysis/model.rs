@@ -1,13 +1,14 @@
 //! A model's hidden states analysed on token sequences, the way [`super::analyze`] analyses a dump
 //! of them, split into steps that any number of threads or Web Workers can share without changing
 //! a bit: [`ModelAnalysis::forward`] runs one forward pass (a *job*: one sequence, with the
-//! analysed layers' states kept at its planned positions only) and can run anywhere, in any order;
-//! [`ModelAnalysis::take`] hands a job's states to the accumulators and must see the jobs in
-//! order, so the sums are added in the same order however the forward passes were shared out.
+//! analysed layers' states kept at its planned positions only), [`ModelAnalysis::forward_batch`]
+//! the jobs of one of [`ModelAnalysis::batches`] at once (the same bits); either runs anywhere, in
+//! any order. [`ModelAnalysis::take`] hands a job's states to the accumulators and must see the
+//! jobs in order, so the sums are added in the same order however the passes were shared out.
 //!
-//! The CLI drives it through [`crate::ordered::map_in_order`] ([`analyze_model`]); the page drives
-//! it from JavaScript, one instance per worker, the forward passes spread over the workers and the
-//! states taken by one of them (`www/app.js`, `runModel`).
+//! The CLI drives it through [`crate::ordered::map_in_order`] ([`analyze_model`], a batch per
+//! item); the page drives it from JavaScript, one instance per worker, the batches spread over the
+//! workers and the states taken by one of them (`www/app.js`, `runModel`).
 
 use std::ops::Range;
 
@@ -345,7 +346,8 @@ impl ForwardPlan {
                 for k in jobs.clone() {
                     self.run_batch(model, k..k + 1)?;
                 }
-                Err(self.failed(&format!("the sequences of passes {jobs:?}"), e))
+                let (a, b) = (run[0].1.sequence, run[run.len() - 1].1.sequence);
+                Err(self.failed(&format!("sequences {a} to {b}"), e))
             }
             Err(e) => Err(self.failed(&format!("sequence {}", run[0].1.sequence), e)),
         }
@@ -365,6 +367,12 @@ impl Sums {
     ) -> Result<(), AnalysisError> {
         let refuse =
             |what: String| Err(AnalysisError::Settings(format!("{}: {what}", forward.name)));
+        if k >= forward.jobs.len() {
+            return refuse(format!(
+                "no forward pass {k}: the run has {}",
+                forward.jobs.len()
+            ));
+        }
         if k != self.taken {
             return refuse(format!(
                 "forward pass {k} handed over when {} was due",
@@ -418,9 +426,9 @@ impl Sums {
 
 /// Analyses the hidden states of `model` on `sequences` of token ids (see [`crate::probe`]) the
 /// way [`super::analyze`] analyses a dump of them: each sequence is run once (with centring,
-/// twice: first for the means) and every analysed layer's states at the planned positions go into
-/// that layer's accumulators, so memory holds one sequence's activations per thread plus the
-/// planned positions' states of the few sequences computed ahead.
+/// twice: first for the means), in batches of consecutive sequences, and every analysed layer's
+/// states at the planned positions go into that layer's accumulators, so memory holds one batch's
+/// activations per thread plus the planned positions' states of the few batches computed ahead.
 /// `name` names the checkpoint in the report; `threads` run forward passes side by side (the
 /// numbers do not depend on it); `on_sequence(done, total)` is called after each forward pass.
 #[allow(clippy::too_many_arguments)]

@@ -34,14 +34,14 @@ fn start() {
 }
 
 /// What the page is told as the analysis goes: `progress(bytes_read, bytes_total, done, total)`
-/// (layers of a dump, or sequences of a model run), after every [`REPORT_EVERY_BYTES`] read and
-/// after every layer or every 1 % of the sequences.
+/// (layers of a dump; a model run reports its bytes only, and the page counts its forward
+/// passes), after every [`REPORT_EVERY_BYTES`] read and after every layer.
 struct Progress {
     callback: js_sys::Function,
     bytes_read: u64,
     bytes_total: u64,
     reported_at: u64,
-    /// Layers done (dumps) or sequences run (models), of `total`.
+    /// Layers done, of `total` (dumps).
     done: usize,
     total: usize,
 }

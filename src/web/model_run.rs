@@ -2,7 +2,8 @@
 //! each worker opens its own [`ModelRun`] (the same files, so the same model and the same plan),
 //! runs whichever forward passes the page hands it, and one of them takes every pass's states in
 //! order and writes the report (see [`crate::analysis::ModelAnalysis`]). A wasm call cannot wait
-//! for another worker, so the page's JavaScript (`www/model-run.js`) moves the states between them.
+//! for another worker, so the page's JavaScript (`www/app.js`, `runModel`) moves the states
+//! between them.
 
 use wasm_bindgen::prelude::*;
 
@@ -23,6 +24,8 @@ pub struct ModelRun {
     analysis: Option<ModelAnalysis>,
     described: Vec<serde_json::Value>,
     probe: serde_json::Value,
+    /// The checkpoint's name, for messages.
+    name: String,
 }
 
 #[wasm_bindgen]
@@ -69,7 +72,8 @@ impl ModelRun {
         let total: usize = lens.iter().sum();
         if states.len() != total {
             return Err(JsValue::from_str(&format!(
-                "forward passes {first}..{end} handed over {} values, not {total}",
+                "{}: forward passes {first}..{end} handed over {} values, not {total}",
+                self.name,
                 states.len()
             )));
         }
@@ -86,10 +90,9 @@ impl ModelRun {
     /// The result, once every pass is taken: the same JSON as `analyze`, plus
     /// `"probe": {"text", "texts", "input_ids", "truncated", "model_type"}`.
     pub fn finish(&mut self) -> Result<String, JsValue> {
-        let analysis = self
-            .analysis
-            .take()
-            .ok_or_else(|| JsValue::from_str("this model run is already finished"))?;
+        let analysis = self.analysis.take().ok_or_else(|| {
+            JsValue::from_str(&format!("{}: the model run is already finished", self.name))
+        })?;
         let result = analysis
             .finish()
             .map_err(|e| one_line_error(JsValue::from_str(&e.to_string())))?;
@@ -105,10 +108,14 @@ impl ModelRun {
         match &self.analysis {
             Some(a) if first < end && end <= a.jobs() => Ok(a),
             Some(a) => Err(JsValue::from_str(&format!(
-                "no forward passes {first}..{end}: the run has {}",
+                "{}: no forward passes {first}..{end}: the run has {}",
+                self.name,
                 a.jobs()
             ))),
-            None => Err(JsValue::from_str("this model run is already finished")),
+            None => Err(JsValue::from_str(&format!(
+                "{}: the model run is already finished",
+                self.name
+            ))),
         }
     }
 
@@ -188,6 +195,7 @@ impl ModelRun {
         )
         .map_err(|e| JsValue::from_str(&e.to_string()))?;
         Ok(ModelRun {
+            name: name.to_owned(),
             model,
             analysis: Some(analysis),
             described,
