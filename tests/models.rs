@@ -54,17 +54,21 @@ pub fn load_dir(dir: &Path) -> infoplane::model::checkpoint::Checkpoint {
     load_checkpoint(&config, weights).unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
 }
 
-#[test]
-fn hidden_states_equal_hf_for_every_fixture_architecture() {
-    let root = fixture("models");
-    let mut dirs: Vec<_> = std::fs::read_dir(&root)
+/// The fixture model folders that hold `file`, in order (at least 6).
+fn fixture_models(file: &str) -> Vec<std::path::PathBuf> {
+    let mut dirs: Vec<_> = std::fs::read_dir(fixture("models"))
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.join("expected.npz").exists())
+        .filter(|p| p.join(file).exists())
         .collect();
     dirs.sort();
     assert!(dirs.len() >= 6, "model fixtures are missing: {dirs:?}");
-    for dir in dirs {
+    dirs
+}
+
+#[test]
+fn hidden_states_equal_hf_for_every_fixture_architecture() {
+    for dir in fixture_models("expected.npz") {
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
         let ckpt = load_dir(&dir);
         let mut expected = open_file(&dir.join("expected.npz"));
@@ -484,15 +488,7 @@ fn forward_passes_computed_in_any_order_and_taken_in_order_give_analyze_models_r
 
 #[test]
 fn a_batch_of_sequences_gives_each_sequences_hidden_states_bit_for_bit() {
-    let root = fixture("models");
-    let mut dirs: Vec<_> = std::fs::read_dir(&root)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.join("config.json").exists())
-        .collect();
-    dirs.sort();
-    assert!(dirs.len() >= 6, "model fixtures are missing: {dirs:?}");
-    for dir in dirs {
+    for dir in fixture_models("config.json") {
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
         let ckpt = load_dir(&dir);
         let model = ckpt.model.as_ref();
