@@ -126,8 +126,8 @@ pub(crate) fn check_ids(
 /// Tokens run through a model at once natively, as a batch of consecutive sequences: the weights
 /// are then read from memory once per batch rather than once per sequence. On the 200 probe
 /// sequences of all-MiniLM-L6-v2 (16 tokens on average) `hidden-states` on 2 threads took 1.46 s
-/// instead of 1.95 s (BENCHMARKS.md, "Issue 8, fourth pass"); 32, 128 and 256 tokens were no
-/// faster than 64 within the machine's noise.
+/// instead of 1.95 s (BENCHMARKS.md, "Issue 8, fourth pass"); batches of 32, 128, 192 and 256
+/// tokens were no faster than 64 within the machine's noise.
 pub const BATCH_TOKENS: usize = 64;
 
 /// Consecutive items of `lengths` (tokens each) in batches of at most [`BATCH_TOKENS`] tokens; an
