@@ -157,7 +157,9 @@ impl ModelAnalysis {
         self.forward.states_len(k)
     }
 
-    /// Job `k`'s states: see [`ForwardPlan::run`].
+    /// Job `k`'s states: the model run on its sequence, and the analysed layers' states at its
+    /// planned positions, layer after layer (in the order of the analysed layers), each its
+    /// positions' rows in order, `d` f32 each. A sequence without positions is not run.
     pub fn forward(&self, model: &dyn Transformer, k: usize) -> Result<Vec<f32>, AnalysisError> {
         self.forward.run(model, k)
     }
