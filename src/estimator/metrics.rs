@@ -37,6 +37,25 @@ fn softmax_in_place(scores: &mut [f64], temperature: f64) {
 /// below [`LOG_CLIP`] use ln of the clip, as the reference does. `shifted` is scratch space of at
 /// least `scores.len()` values.
 pub fn softmax_entropy_in_place(scores: &mut [f64], temperature: f64, shifted: &mut [f64]) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx") {
+        // SAFETY: the CPU has AVX, checked just above.
+        return unsafe { softmax_entropy_avx(scores, temperature, shifted) };
+    }
+    softmax_entropy_any(scores, temperature, shifted)
+}
+
+/// [`softmax_entropy_in_place`] as AVX code: its exponentials 4 to an instruction instead of
+/// SSE2's 2 (they were a seventh of a d = 768 analysis). The same operations in the same order
+/// (no FMA: AVX does not enable it), so the same bits.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+unsafe fn softmax_entropy_avx(scores: &mut [f64], temperature: f64, shifted: &mut [f64]) -> f64 {
+    softmax_entropy_any(scores, temperature, shifted)
+}
+
+#[inline(always)]
+fn softmax_entropy_any(scores: &mut [f64], temperature: f64, shifted: &mut [f64]) -> f64 {
     let shifted = &mut shifted[..scores.len()];
     // Products with reciprocals, not a division per bin (within an ulp of the quotients).
     let inverse_temperature = 1.0 / temperature;
