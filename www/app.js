@@ -272,8 +272,8 @@ const CORES = navigator.hardwareConcurrency || 2;
 const FORCED_WORKERS = Math.max(0, Math.min(64, Math.floor(Number(new URLSearchParams(location.search).get("workers")) || 0)));
 
 // How many workers one dataset of `files` may get while `atOnce` datasets run side by side: the
-// cores are shared out. runDataset starts no more than the dataset has layers (a model folder: no
-// more than it has forward passes, and than fit in memory).
+// cores are shared out. A dump's workers beyond its layers get empty shares; a model folder gets
+// no more than it has batches of forward passes, and than fit in memory.
 function workersFor(files, atOnce) {
   if (FORCED_WORKERS) return FORCED_WORKERS;
   if (isModelFolder(files)) return Math.max(1, Math.floor(CORES / Math.max(1, atOnce)));
@@ -395,9 +395,9 @@ async function runModel(workers, most, base, onProgress, label) {
 // Analyses one dataset, as part of `owner` (the run that started it: a newer drop cancels it).
 // `folder`: the checkpoint folder the files came from, which names the dataset; `atOnce`:
 // datasets running side by side. With several workers each analyses a share of the layers (a
-// layer's numbers never depend on another's; the first worker says how many layers there are,
-// and no more workers start); the first then joins the shares' numbers into the result, which
-// equals one worker's (and the CLI's) bit for bit. Each worker reads its own layers' bytes
+// layer's numbers never depend on another's; a worker beyond the layers gets an empty share);
+// the first then joins the shares' numbers into the result, which equals one worker's (and the
+// CLI's) bit for bit. Each worker reads its own layers' bytes
 // straight from the File: no chunk crosses between threads.
 async function runDataset(files, settings, folder = "", atOnce = 1, owner = run) {
   if (owner.cancelled) return { files, cancelled: true };
@@ -425,20 +425,19 @@ async function runDataset(files, settings, folder = "", atOnce = 1, owner = run)
   const analyse = async () => {
     const wasm = await wasmModule();
     const base = { id: label, name: folder || "model", files, settings, wasm };
-    let shares = workersFor(files, atOnce);
+    const shares = workersFor(files, atOnce);
     if (kind === "model") return runModel(workers, shares, base, onProgress(0), label);
-    if (shares > 1) {
-      const { count } = await ask(workers[0], { ...base, kind: "count" }, () => {}, label);
-      shares = Math.max(1, Math.min(shares, count));
-    }
     if (shares === 1) {
       const m = await ask(workers[0], { ...base, kind }, onProgress(0), label);
       return { json: m.json, wasmMemory: memory([m]), shares };
     }
+    // All shares start at once: asking the first worker for the number of layers first had cost
+    // an eighth of a 124 MB dump's time. Shares beyond the layers come back empty.
     while (workers.length < shares) workers.push(newWorker());
     const results = await Promise.all(workers.map((w, part) => ask(w, { ...base, kind: "layers", part, parts: shares }, onProgress(part), label)));
     const m = await ask(workers[0], { id: label, kind: "combine", wasm, shares: results.map((r) => r.numbers), files: results[0].files }, () => {}, label);
-    return { json: m.json, wasmMemory: memory(results), shares };
+    const used = results.filter((r) => r.numbers.layers.length > 0).length;
+    return { json: m.json, wasmMemory: memory(results), shares: Math.max(1, used) };
   };
   try {
     const outcome = await Promise.race([analyse(), cancel]);

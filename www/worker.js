@@ -1,12 +1,12 @@
 // Runs the wasm core off the main thread, so the page never freezes. Messages (`kind`): "analyze"
-// (one dataset), "count" (how many layers it would analyse), "layers" (one share of a dataset's layers, `part` of `parts`; its numbers come
-// back as a JS object), "combine" (the numbers of every share, joined into the dataset's result),
+// (one dataset), "layers" (one share of a dataset's layers, `part` of `parts`, empty beyond the
+// layers; its numbers come back as a JS object), "combine" (the numbers of every share, joined into the dataset's result),
 // "model-open", "model-forward", "model-take" and "model-finish" (a model folder run on text: the
 // worker keeps its one open ModelRun between messages; www/app.js `runModel` shares the batches of
 // forward passes out over workers and hands their states to one, in order) and "trajectory" (one
 // trajectory chart). Each message carries the wasm module, compiled once by the page (www/app.js
 // `wasmModule`), to instantiate; replies carry the message's `id`.
-import init, { analyze, analyze_layers, combine_layers, layer_count, trajectory_chart, ModelRun } from "./pkg/infoplane.js";
+import init, { analyze, analyze_layers, combine_layers, trajectory_chart, ModelRun } from "./pkg/infoplane.js";
 
 let ready = null;
 // This worker's model run, between its messages.
@@ -46,10 +46,6 @@ self.onmessage = async (event) => {
       return;
     }
     const { files, settings } = event.data;
-    if (kind === "count") {
-      self.postMessage({ id, type: "result", count: layer_count(files, settings) });
-      return;
-    }
     const report = (bytes, totalBytes, layersDone, layersTotal) =>
       self.postMessage({ id, type: "progress", bytes, totalBytes, layersDone, layersTotal });
     if (kind === "layers") {

@@ -380,13 +380,19 @@ pub struct Analysis {
 /// file size. Natively 1 MiB: the decoded chunk is still in cache on its way to the estimator.
 #[cfg(not(target_arch = "wasm32"))]
 const CHUNK_BYTES: usize = 1 << 20;
-/// In the page 16 MiB (and at most [`CHUNK_ROWS`] rows): reads of a slice or more go straight
-/// from the file (`web::FileSource`), and Chromium hands over 16 MiB pieces faster than 4 MiB
-/// ones (BENCHMARKS.md, *How fast the page can read at all*).
+/// In the page 64 MiB (and at most [`CHUNK_ROWS`] rows): reads of a slice or more go straight
+/// from the file (`web::FileSource`), and Chromium hands over large pieces faster than small ones
+/// (BENCHMARKS.md, *How fast the page can read at all*: 0.62, 0.90 and 1.11 GB/s for 4, 16 and
+/// 64 MiB in one worker). Measured on a 4.26 GB dump against 16 and 32 MiB, with the wasm memory
+/// it costs, in BENCHMARKS.md (*Issue 8, fifth pass*).
 #[cfg(target_arch = "wasm32")]
-const CHUNK_BYTES: usize = 16 << 20;
-/// At most this many rows per chunk (short rows).
+const CHUNK_BYTES: usize = 64 << 20;
+/// At most this many rows per chunk (short rows). In the page enough for [`CHUNK_BYTES`] at
+/// d = 512 and up.
+#[cfg(not(target_arch = "wasm32"))]
 const CHUNK_ROWS: usize = 2048;
+#[cfg(target_arch = "wasm32")]
+const CHUNK_ROWS: usize = 32768;
 
 /// Which of the chosen layers one run analyses: part `part` of `parts` contiguous, nearly equal
 /// shares (a layer's numbers never depend on another layer's, so the shares of one dataset can
@@ -746,7 +752,13 @@ pub fn analyze(
         }
     };
 
-    let prototype = settings.accumulators(layout.d, &plan.specs)?;
+    // A share beyond the layers (the page starts its workers before it knows how many layers
+    // there are) needs no accumulators: it brings the input's summary only.
+    let prototype = if layers.is_empty() {
+        Vec::new()
+    } else {
+        settings.accumulators(layout.d, &plan.specs)?
+    };
     let ids = label_ids(&plan)?;
     let n_sets = plan.specs.len();
     let shuffles = settings.labels.shuffles;

@@ -366,16 +366,6 @@ fn open_dataset(
     })
 }
 
-/// How many layers [`analyze`] would analyse in `files` with `settings` (an error throws the
-/// analysis's own one-line message): the page starts no more workers for a dataset than that.
-#[wasm_bindgen]
-pub fn layer_count(files: js_sys::Array, settings: JsValue) -> Result<usize, JsValue> {
-    let quiet = js_sys::Function::new_no_args("");
-    let mut d = open_dataset(files, settings, &quiet).map_err(one_line_error)?;
-    analysis::chosen_layer_count(&mut d.files, &d.labels_only, &d.overrides, &d.settings)
-        .map_err(js_error)
-}
-
 fn analyze_files(
     files: js_sys::Array,
     settings: JsValue,
