@@ -3,8 +3,9 @@
 #
 #   1. the estimator, d = 384, 768 and 2048 (100 bins, orders 1-3: 6 label sets): the reference
 #      package's numpy accumulator fed as its llm.py feeds it, the CLI (1 thread, all threads), the
-#      page in Chromium (1 worker, its own choice), and numpy's sgemm on the same product as the
-#      machine's matrix-product ceiling (benches/reference_side_by_side.py);
+#      page in Chromium (1 worker, its own choice), and the machine's matrix-product ceiling on
+#      the same product: numpy's sgemm natively, onnxruntime-web's MatMul in the same Chromium
+#      (benches/reference_side_by_side.py, benches/browser_ceiling.mjs);
 #   2. a 4.3 GB dump end to end, file to result: the page with 1 worker and with its own choice,
 #      and the CLI (benches/browser_large_dump.mjs), then how fast Chromium can read that file
 #      at all (benches/browser_read.mjs);
@@ -14,7 +15,7 @@
 #      (benches/forward_harness.py).
 #
 # Set-up, once (the ONNX export and the random model are made by hand, see export_onnx.py):
-#   pip install numpy scipy threadpoolctl && pip install --no-deps soft-entropy==0.1.5
+#   pip install numpy scipy threadpoolctl onnx && pip install --no-deps soft-entropy==0.1.5
 #   bash scripts/fetch_minilm.sh && $TORCH_PYTHON benches/export_onnx.py
 #   (cd tests/browser && npm ci) && (cd benches && npm ci)
 # Then:

@@ -22,7 +22,9 @@ What it does, on one machine in one process run, for each width d in --dims (384
       simd128 wasm build, 1 worker and the page's own choice, one per core), from handing it
       the file to the result shown;
   (e) times the machine's matrix-product ceiling for the same product (all rows x d times d x 100,
-      float32): numpy's BLAS sgemm, 1 thread and its default threads;
+      float32): natively numpy's BLAS sgemm, 1 thread and its default threads; in the browser
+      (unless --no-page) onnxruntime-web's MatMul, its wasm simd128 sgemm, in the same Chromium,
+      1 thread and 2 threads under cross-origin isolation (benches/browser_ceiling.mjs);
   (f) checks that H(Z) and the 6 I(X;Z) of every layer of every reference run agree with
       infoplane's to 1e-6, and that the CLI's reports with 1 and all threads and the page's reports
       are equal, number for number; exits 1 otherwise;
@@ -31,10 +33,10 @@ What it does, on one machine in one process run, for each width d in --dims (384
       the reference with its default BLAS threads; then the machine.
 
 Run from anywhere (needs numpy, scipy, soft-entropy 0.1.5 without torch, a Rust toolchain; for
-the page, Chromium and tests/browser's npm packages; optional threadpoolctl for the BLAS details
-and the 1-thread rows):
-    pip install numpy scipy threadpoolctl && pip install --no-deps soft-entropy==0.1.5
-    (cd tests/browser && npm ci)
+the page, Chromium and tests/browser's npm packages; for the wasm ceiling, the onnx package and
+benches' npm packages; optional threadpoolctl for the BLAS details and the 1-thread rows):
+    pip install numpy scipy threadpoolctl onnx && pip install --no-deps soft-entropy==0.1.5
+    (cd tests/browser && npm ci) && (cd benches && npm ci)
     python3 benches/reference_side_by_side.py
 Options: --dims, --layers, --rows, --repeats, --no-build, --no-page, --binary, --keep (keep the
 temporary .npz files). CARGO_TARGET_DIR is honoured for the build and the binary's path.
@@ -58,6 +60,8 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "reference"))
 import reference  # noqa: E402
 
 BINS = 100
+# Rows per onnxruntime-web run in the wasm ceiling: the model carries them as a constant.
+CEILING_BLOCK = 4000
 SEED = 0
 ORDERS = (1, 2, 3)
 NAMES = {1: "unigram", 2: "bigram", 3: "trigram"}
@@ -136,6 +140,58 @@ def sgemm(zs, threadpoolctl, threads):
         return best_of(5, product)
     with threadpoolctl.threadpool_limits(limits=threads, user_api="blas"):
         return best_of(5, product)
+
+
+def wasm_ceiling(zs, directory, repeats):
+    """The same product in the browser: onnxruntime-web's MatMul (benches/browser_ceiling.mjs).
+
+    Writes a one-node ONNX model (s = z . w, z a constant block of CEILING_BLOCK of the rows, w
+    the reference points transposed, an input) and what the page checks it against, then runs
+    the page on 1 thread and on 2 (cross-origin isolated). Returns [(label, time, times)], each
+    time scaled to all the rows (runs x block rows are timed), or [] when the `onnx` package or
+    benches/node_modules is missing (said on stderr).
+    """
+    try:
+        import onnx
+        from onnx import TensorProto, helper, numpy_helper
+    except ImportError:
+        print("no wasm ceiling: the onnx package is not installed (pip install onnx)",
+              file=sys.stderr)
+        return []
+    if not os.path.isdir(os.path.join(ROOT, "benches", "node_modules", "onnxruntime-web")):
+        print("no wasm ceiling: run (cd benches && npm ci)", file=sys.stderr)
+        return []
+    d = zs[0].shape[1]
+    total = sum(len(z) for z in zs)
+    block = min(CEILING_BLOCK, total)
+    runs = max(1, total // block)
+    z = np.ascontiguousarray(np.concatenate(zs)[:block])
+    w = np.random.default_rng(0).standard_normal((BINS, d)).astype(np.float32)
+    wt = np.ascontiguousarray(w.T)
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["z", "w"], ["s"])], "ceiling",
+        inputs=[helper.make_tensor_value_info("w", TensorProto.FLOAT, [d, BINS])],
+        outputs=[helper.make_tensor_value_info("s", TensorProto.FLOAT, [block, BINS])],
+        initializer=[numpy_helper.from_array(z, "z")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, os.path.join(directory, "matmul.onnx"))
+    wt.tofile(os.path.join(directory, "w.f32"))
+    check_rows = 8
+    (z[:check_rows].astype(np.float64) @ wt.astype(np.float64)).astype(np.float32).tofile(
+        os.path.join(directory, "expect.f32"))
+    with open(os.path.join(directory, "meta.json"), "w") as f:
+        json.dump({"block": block, "d": d, "bins": BINS, "runs": runs, "check_rows": check_rows}, f)
+    out = json.loads(subprocess.run(
+        ["node", os.path.join(ROOT, "benches", "browser_ceiling.mjs"), "--dir", directory,
+         "--repeats", str(max(repeats, 5))], check=True, capture_output=True, text=True).stdout)
+    scale = total / (runs * block)
+    rows = []
+    for r in out["rows"]:
+        label = f"{r['threads']} thread" + ("s, cross-origin isolated" if r["threads"] > 1 else "")
+        rows.append((label, r["best"] * scale, [t * scale for t in r["walls"]]))
+    return [(f"onnxruntime-web {out['ort']} MatMul (Chromium {out['chromium']}, wasm simd128)",
+             rows)]
 
 
 def best_of(repeats, fn):
@@ -298,6 +354,7 @@ def main():
                     continue
                 t, ts, _ = sgemm(zs, threadpoolctl, threads)
                 ceiling.append((label, t, ts))
+            wasm = [] if args.no_page else wasm_ceiling(zs, directory, args.repeats)
             ours = run_binary(binary, path, 1, "reference")["per_layer"]
         finally:
             if args.keep:
@@ -329,6 +386,11 @@ def main():
             lines.append(f"| ceiling: numpy sgemm, same product | {label} | {t:.3f} "
                          f"| {', '.join(f'{x:.3f}' for x in ts)} | {total / t:,.0f} "
                          f"| {gflop / t:.1f} | |")
+        for name, rows in wasm:
+            for label, t, ts in rows:
+                lines.append(f"| ceiling: {name}, same product | {label} | {t:.3f} "
+                             f"| {', '.join(f'{x:.3f}' for x in ts)} | {total / t:,.0f} "
+                             f"| {gflop / t:.1f} | |")
         distinct = {name: len(np.unique(lab)) for name, lab in labels.items()}
         lines.append("")
         lines.append(f"- reference fed batches of {BATCH_SEQUENCES} sequences ({batches[0]} rows); "
