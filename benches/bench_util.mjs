@@ -1,7 +1,8 @@
 // Shared pieces of benches/browser_onnx.mjs and benches/browser_page_forward.mjs (the
-// forward-pass benchmark, benches/forward_harness.py): a small static HTTP server on 127.0.0.1
-// (optionally cross-origin isolated), Debian's Chromium through playwright-core with every
-// request off this machine refused, and the load measurement the other bench scripts print.
+// forward-pass benchmark, benches/forward_harness.py) and benches/browser_ceiling.mjs: a small
+// static HTTP server on 127.0.0.1 (optionally cross-origin isolated), Debian's Chromium through
+// playwright-core with every request off this machine refused, onnxruntime-web's files and a tab
+// on them, and the load measurement the other bench scripts print.
 // Nothing here is a benchmark by itself.
 
 import { execFileSync } from "node:child_process";
@@ -136,6 +137,42 @@ export async function withLoad(fn) {
 }
 
 export const fmt = (x) => Math.round(x).toLocaleString("en-US");
+
+// onnxruntime-web's dist folder (benches/node_modules, so it is served offline) and version; exits
+// saying how to install it when it is missing.
+export function ortWeb() {
+  const dist = path.join(root, "benches/node_modules/onnxruntime-web/dist");
+  try {
+    return { dist, version: JSON.parse(readFileSync(path.join(dist, "../package.json"), "utf8")).version };
+  } catch {
+    console.error("benches/node_modules/onnxruntime-web is missing: run (cd benches && npm ci)");
+    process.exit(2);
+  }
+}
+
+// `page` served at "/" twice, with `mounts`: plainly (what a static page gets), and cross-origin
+// isolated (what onnxruntime-web's wasm threads need). `server(threads)` picks the one for a
+// thread count; `close()` stops both.
+export async function servePlainAndIsolated(mounts, page) {
+  const plain = await serve({ mounts, pages: { "/": page } });
+  const isolated = await serve({ mounts, pages: { "/": page }, isolated: true });
+  return {
+    server: (threads) => (threads > 1 ? isolated : plain),
+    close: async () => { await plain.close(); await isolated.close(); },
+  };
+}
+
+// A fresh offline context and tab on `server`'s page, once the page sets window.ready; its page
+// errors and console errors go to `errors`, prefixed with `tag`.
+export async function openBenchTab(browser, server, refused, errors, tag) {
+  const context = await offlineContext(browser, refused);
+  const tab = await context.newPage();
+  tab.on("pageerror", (e) => errors.push(`${tag}: ${e}`));
+  tab.on("console", (m) => { if (m.type() === "error") errors.push(`${tag}: ${m.text()}`); });
+  await tab.goto(`http://127.0.0.1:${server.port}/`);
+  await tab.waitForFunction(() => window.ready === true);
+  return { context, tab };
+}
 
 // ids.json of benches/export_onnx.py.
 export function benchIds() {

@@ -26,21 +26,14 @@
 
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { arg, launchChromium, offlineContext, root, serve, withLoad } from "./bench_util.mjs";
+import { arg, launchChromium, openBenchTab, ortWeb, servePlainAndIsolated, withLoad } from "./bench_util.mjs";
 
 const dir = arg("--dir", null);
 if (!dir) throw new Error("--dir DIR (written by benches/reference_side_by_side.py) is required");
 const threads = arg("--threads", "1,2").split(",").map(Number);
 const repeats = Number(arg("--repeats", "5"));
 const meta = JSON.parse(readFileSync(path.join(dir, "meta.json"), "utf8"));
-const ortDist = path.join(root, "benches/node_modules/onnxruntime-web/dist");
-let ortVersion;
-try {
-  ortVersion = JSON.parse(readFileSync(path.join(ortDist, "../package.json"), "utf8")).version;
-} catch {
-  console.error("benches/node_modules/onnxruntime-web is missing: run (cd benches && npm ci)");
-  process.exit(2);
-}
+const { dist: ortDist, version: ortVersion } = ortWeb();
 
 // The page: window.bench(...) runs one thread count and returns its timings.
 const PAGE = `<!doctype html>
@@ -77,9 +70,7 @@ window.bench = async ({ threads, repeats, block, d, bins, runs, check_rows }) =>
 window.ready = true;
 </script>`;
 
-const mounts = { "/ort/": ortDist, "/data/": dir };
-const plain = await serve({ mounts, pages: { "/": PAGE } });
-const isolated = await serve({ mounts, pages: { "/": PAGE }, isolated: true });
+const servers = await servePlainAndIsolated({ "/ort/": ortDist, "/data/": dir }, PAGE);
 const browser = await launchChromium();
 const chromium = browser.version();
 const refused = [];
@@ -87,12 +78,7 @@ const errors = [];
 const rows = [];
 try {
   for (const n of threads) {
-    const context = await offlineContext(browser, refused);
-    const tab = await context.newPage();
-    tab.on("pageerror", (e) => errors.push(`${n} threads: ${e}`));
-    tab.on("console", (m) => { if (m.type() === "error") errors.push(`${n} threads: ${m.text()}`); });
-    await tab.goto(`http://127.0.0.1:${(n > 1 ? isolated : plain).port}/`);
-    await tab.waitForFunction(() => window.ready === true);
+    const { context, tab } = await openBenchTab(browser, servers.server(n), refused, errors, `${n} threads`);
     const { value: r, load } = await withLoad(() => tab.evaluate((a) => window.bench(a), { ...meta, threads: n, repeats }));
     await context.close();
     if (n > 1 && !r.crossOriginIsolated) throw new Error("the 2-thread page is not cross-origin isolated");
@@ -103,8 +89,7 @@ try {
   }
 } finally {
   await browser.close();
-  await plain.close();
-  await isolated.close();
+  await servers.close();
 }
 if (errors.length) console.error("page errors:", errors);
 if (refused.length) console.error("requests refused (not 127.0.0.1):", refused);

@@ -31,22 +31,14 @@
 // Load: as the other bench scripts, the busy time of all CPUs from /proc/stat minus this
 // script's process tree (node, Chromium), as a share of wall time x CPUs.
 
-import { readFileSync, writeFileSync } from "node:fs";
-import path from "node:path";
-import { arg, benchDir, benchIds, fmt, launchChromium, NCPU, offlineContext, root, serve, withLoad } from "./bench_util.mjs";
+import { writeFileSync } from "node:fs";
+import { arg, benchDir, benchIds, fmt, launchChromium, NCPU, openBenchTab, ortWeb, servePlainAndIsolated, withLoad } from "./bench_util.mjs";
 
 const models = arg("--models", "minilm,pythia70m_random").split(",");
 const threads = arg("--threads", "1,2").split(",").map(Number);
 const repeats = Number(arg("--repeats", "3"));
 const jsonOut = arg("--json", null);
-const ortDist = path.join(root, "benches/node_modules/onnxruntime-web/dist");
-let ortVersion;
-try {
-  ortVersion = JSON.parse(readFileSync(path.join(ortDist, "../package.json"), "utf8")).version;
-} catch {
-  console.error("benches/node_modules/onnxruntime-web is missing: run (cd benches && npm ci)");
-  process.exit(2);
-}
+const { dist: ortDist, version: ortVersion } = ortWeb();
 const ids = benchIds();
 
 // The page: window.bench(...) runs one (model, threads) configuration and returns its timings.
@@ -100,9 +92,7 @@ window.bench = async ({ model, threads, repeats }) => {
 window.ready = true;
 </script>`;
 
-const mounts = { "/ort/": ortDist, "/data/": benchDir };
-const plain = await serve({ mounts, pages: { "/": PAGE } });
-const isolated = await serve({ mounts, pages: { "/": PAGE }, isolated: true });
+const servers = await servePlainAndIsolated({ "/ort/": ortDist, "/data/": benchDir }, PAGE);
 const browser = await launchChromium();
 const version = browser.version();
 const refused = [];
@@ -112,13 +102,7 @@ try {
   for (const model of models) {
     if (!ids[model]) throw new Error(`ids.json has no model ${model}`);
     for (const n of threads) {
-      const server = n > 1 ? isolated : plain;
-      const context = await offlineContext(browser, refused);
-      const tab = await context.newPage();
-      tab.on("pageerror", (e) => errors.push(`${model}, ${n} threads: ${e}`));
-      tab.on("console", (m) => { if (m.type() === "error") errors.push(`${model}, ${n} threads: ${m.text()}`); });
-      await tab.goto(`http://127.0.0.1:${server.port}/`);
-      await tab.waitForFunction(() => window.ready === true);
+      const { context, tab } = await openBenchTab(browser, servers.server(n), refused, errors, `${model}, ${n} threads`);
       const { value: r, load, other } = await withLoad(() =>
         tab.evaluate((a) => window.bench(a), { model, threads: n, repeats }));
       await context.close();
@@ -136,8 +120,7 @@ try {
   }
 } finally {
   await browser.close();
-  await plain.close();
-  await isolated.close();
+  await servers.close();
 }
 
 console.log(`${new Date().toISOString().slice(0, 16)}, ${NCPU} CPUs, Chromium ${version}, onnxruntime-web ${ortVersion}`);
