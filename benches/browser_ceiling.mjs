@@ -6,7 +6,8 @@
 //   node benches/browser_ceiling.mjs --dir DIR [--threads 1,2] [--repeats 5]
 //
 // DIR holds matmul.onnx (one MatMul node: s = z · w, z a constant [block, d] float32 block of
-// the benchmark's rows, w an input [d, bins], the reference points transposed), w.f32 (w,
+// the benchmark's rows, w an input [d, bins] of normal values, the shape of the reference points
+// transposed), w.f32 (w,
 // row-major), expect.f32 (the first rows of z · w, computed by numpy in float64) and meta.json
 // ({block, d, bins, runs, check_rows}). The rows are a constant of the model, so a run copies only
 // w (d × bins floats) into the wasm heap, not the rows: the time is the product's, as numpy's is.
@@ -55,7 +56,7 @@ window.bench = async ({ threads, repeats, block, d, bins, runs, check_rows }) =>
   let maxRel = 0;
   for (let r = 0; r < check_rows; r++) {
     const row = want.subarray(r * bins, (r + 1) * bins);
-    const scale = Math.max(...row.map(Math.abs));
+    const scale = Math.max(1e-30, ...row.map(Math.abs));
     for (let j = 0; j < bins; j++) maxRel = Math.max(maxRel, Math.abs(first.data[r * bins + j] - row[j]) / scale);
   }
   const walls = [];

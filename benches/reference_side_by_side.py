@@ -145,11 +145,11 @@ def sgemm(zs, threadpoolctl, threads):
 def wasm_ceiling(zs, directory, repeats):
     """The same product in the browser: onnxruntime-web's MatMul (benches/browser_ceiling.mjs).
 
-    Writes a one-node ONNX model (s = z . w, z a constant block of CEILING_BLOCK of the rows, w
-    the reference points transposed, an input) and what the page checks it against, then runs
-    the page on 1 thread and on 2 (cross-origin isolated). Returns [(label, time, times)], each
-    time scaled to all the rows (runs x block rows are timed), or [] when the `onnx` package or
-    benches/node_modules is missing (said on stderr).
+    Writes a one-node ONNX model (s = z . w, z a constant block of CEILING_BLOCK of the rows, w an
+    input: d x 100 normal values, as in the sgemm row) and what the page checks it against, then
+    runs the page on 1 thread and on 2 (cross-origin isolated). Returns [(name, [(label, time,
+    times)])], each time scaled to all the rows (runs x block rows are timed), or [] when the
+    `onnx` package or benches/node_modules is missing or the page fails (said on stderr).
     """
     try:
         import onnx
@@ -163,6 +163,8 @@ def wasm_ceiling(zs, directory, repeats):
         return []
     d = zs[0].shape[1]
     total = sum(len(z) for z in zs)
+    if total == 0:
+        return []
     block = min(CEILING_BLOCK, total)
     runs = max(1, total // block)
     z = np.ascontiguousarray(np.concatenate(zs)[:block])
@@ -182,13 +184,18 @@ def wasm_ceiling(zs, directory, repeats):
         os.path.join(directory, "expect.f32"))
     with open(os.path.join(directory, "meta.json"), "w") as f:
         json.dump({"block": block, "d": d, "bins": BINS, "runs": runs, "check_rows": check_rows}, f)
-    out = json.loads(subprocess.run(
+    done = subprocess.run(
         ["node", os.path.join(ROOT, "benches", "browser_ceiling.mjs"), "--dir", directory,
-         "--repeats", str(max(repeats, 5))], check=True, capture_output=True, text=True).stdout)
+         "--repeats", str(max(repeats, 5))], capture_output=True, text=True)
+    if done.returncode != 0:
+        print(f"no wasm ceiling: browser_ceiling.mjs failed:\n{done.stderr}", file=sys.stderr)
+        return []
+    out = json.loads(done.stdout)
     scale = total / (runs * block)
     rows = []
     for r in out["rows"]:
-        label = f"{r['threads']} thread" + ("s, cross-origin isolated" if r["threads"] > 1 else "")
+        label = f"{r['threads']} thread" + ("s" if r["threads"] > 1 else "")
+        label += ", cross-origin isolated" if r["isolated"] else ""
         rows.append((label, r["best"] * scale, [t * scale for t in r["walls"]]))
     return [(f"onnxruntime-web {out['ort']} MatMul (Chromium {out['chromium']}, wasm simd128)",
              rows)]

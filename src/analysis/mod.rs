@@ -492,8 +492,9 @@ fn stream_rows(
         }
         .map_err(|e| Box::new(Stop(e)) as _)
     };
-    // Chunks of whole rows, about 1 MiB: decoded while still in cache, and the buffers are
-    // reused instead of faulted in afresh for every layer (at 2048 rows per chunk they had been).
+    // Chunks of whole rows, natively about 1 MiB: decoded while still in cache, and the buffers
+    // are reused instead of faulted in afresh for every layer (at 2048 rows per chunk they had
+    // been). In the page about 64 MiB, one read each (see CHUNK_BYTES).
     let size = file
         .tensor(&src.tensor.name)
         .map_or(8, |t| t.dtype.size().max(1));

@@ -1135,9 +1135,21 @@ mod tests {
         let cols: Vec<&[LabelKey]> = columns.iter().map(|c| &c[..]).collect();
         let names: Vec<String> = (0..sets).map(|s| format!("set{s}")).collect();
         let names: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
-        for n_bins in [3, 8, 10, 100] {
+        let ids = LabelIds::new(&cols).unwrap();
+        for (n_bins, indexed) in [
+            (3, false),
+            (8, true),
+            (10, false),
+            (100, true),
+            (100, false),
+        ] {
             let mut acc = SoftEntropyAccumulator::new(config(n_bins), d, &names).unwrap();
-            acc.update(data.view(), &cols).unwrap();
+            if indexed {
+                acc.update_indexed(data.view(), &cols, &ids.slices(0..n))
+                    .unwrap();
+            } else {
+                acc.update(data.view(), &cols).unwrap();
+            }
             let assigned: Vec<Vec<f64>> = (0..n)
                 .map(|i| {
                     let mut p = vec![0.0; n_bins];
@@ -1149,11 +1161,22 @@ mod tests {
                 let set = &acc.label_sets()[s];
                 let mut dropped = vec![0.0; n_bins];
                 let mut expected: HashMap<LabelKey, Vec<f64>> = HashMap::new();
+                let mut rows: HashMap<LabelKey, u64> = HashMap::new();
+                let (mut unique, mut dropped_rows) = (0, 0);
                 for (i, &key) in column.iter().enumerate() {
                     let into = match key {
-                        UNIQUE => continue,
-                        DROPPED => &mut dropped,
-                        k => expected.entry(k).or_insert_with(|| vec![0.0; n_bins]),
+                        UNIQUE => {
+                            unique += 1;
+                            continue;
+                        }
+                        DROPPED => {
+                            dropped_rows += 1;
+                            &mut dropped
+                        }
+                        k => {
+                            *rows.entry(k).or_insert(0) += 1;
+                            expected.entry(k).or_insert_with(|| vec![0.0; n_bins])
+                        }
                     };
                     for (c, v) in into.iter_mut().zip(&assigned[i]) {
                         *c += v;
@@ -1166,8 +1189,11 @@ mod tests {
                         &expected[key][..],
                         "set {s}, {n_bins} bins"
                     );
+                    assert_eq!(set.rows()[i], rows[key], "set {s}, {n_bins} bins");
                 }
                 assert_eq!(set.dropped_counts(), &dropped[..], "set {s}, {n_bins} bins");
+                assert_eq!(set.unique().rows, unique, "set {s}");
+                assert_eq!(set.dropped().rows, dropped_rows, "set {s}");
             }
         }
     }

@@ -305,7 +305,8 @@ test("several workers per dataset give one worker's report bit for bit, and the 
   const whole = JSON.parse(execFileSync(cli, ["analyze", ...files], { encoding: "utf8", maxBuffer: 1 << 26 }));
   assertSameReport(runs.default.report, whole, "workers vs CLI");
 
-  // Small dumps with the workers forced: more workers than layers (no more start), centring,
+  // Small dumps with the workers forced: more workers than layers (those beyond get empty shares,
+  // and the page counts the workers that had layers), centring,
   // seeds and shuffled baselines, and a layer of NaN rows only (its numbers are NaN, which must
   // survive the trip between workers).
   const dir = mkdtempSync(path.join(tmpdir(), "infoplane-nan-"));
@@ -331,7 +332,7 @@ test("several workers per dataset give one worker's report bit for bit, and the 
     await section.waitFor({ timeout: 60000 });
     const fromPage = await exportJson(page, section);
     const asked = Number(query.match(/workers=(\d+)/)[1]);
-    assert.equal(Number(await page.evaluate(() => document.body.dataset.workers)), Math.min(asked, fromPage.layers.length), `${query}: workers started`);
+    assert.equal(Number(await page.evaluate(() => document.body.dataset.workers)), Math.min(asked, fromPage.layers.length), `${query}: workers with layers`);
     const expected = JSON.parse(execFileSync(cli, ["analyze", ...input, ...args], { encoding: "utf8" }));
     assertSameReport(fromPage, expected, query);
     await page.context().close();
