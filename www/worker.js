@@ -1,11 +1,13 @@
-// Runs the wasm core off the main thread, so the page never freezes. Messages (`kind`): "analyze"
-// (one dataset), "layers" (one share of a dataset's layers, `part` of `parts`, empty beyond the
-// layers; its numbers come back as a JS object), "combine" (the numbers of every share, joined into the dataset's result),
-// "model-open", "model-forward", "model-take" and "model-finish" (a model folder run on text: the
-// worker keeps its one open ModelRun between messages; www/app.js `runModel` shares the batches of
-// forward passes out over workers and hands their states to one, in order) and "trajectory" (one
-// trajectory chart). Each message carries the wasm module, compiled once by the page (www/app.js
-// `wasmModule`), to instantiate; replies carry the message's `id`.
+// Runs the wasm core off the main thread, so the page never freezes. Messages (`kind`):
+// "analyze" (one dataset); "layers" (one share of a dataset's layers, `part` of `parts`, empty
+// beyond the layers; its numbers come back as a JS object); "combine" (the numbers of every
+// share, joined into the dataset's result); "model-open", "model-forward", "model-take" and
+// "model-finish" (a model folder run on text: the worker keeps its one open ModelRun between
+// messages; www/app.js `runModel` shares the batches of forward passes out over workers and hands
+// their states to one, in order); "trajectory" (one trajectory chart); and "warm" (instantiate the
+// wasm now, reply nothing: www/app.js starts workers ahead). Each message carries the wasm module,
+// compiled once by the page (www/app.js `wasmModule`), to instantiate; replies carry the
+// message's `id`.
 import init, { analyze, analyze_layers, combine_layers, trajectory_chart, ModelRun } from "./pkg/infoplane.js";
 
 let ready = null;
@@ -19,6 +21,8 @@ self.onmessage = async (event) => {
     // The instance's memory (it only grows), for benches/browser_large_dump.mjs.
     const memory = async () => (await ready).memory.buffer.byteLength;
     await ready;
+    // Started ahead by the page (www/app.js warmWorkers): the instance is all it wanted.
+    if (kind === "warm") return;
     if (kind === "trajectory") {
       const svgs = event.data.orders.map((o) => [o.name, trajectory_chart(o.points, o.name)]);
       self.postMessage({ id, type: "result", json: JSON.stringify(svgs) });
