@@ -380,19 +380,15 @@ pub struct Analysis {
 /// file size. Natively 1 MiB: the decoded chunk is still in cache on its way to the estimator.
 #[cfg(not(target_arch = "wasm32"))]
 const CHUNK_BYTES: usize = 1 << 20;
-/// In the page 64 MiB (and at most [`CHUNK_ROWS`] rows): reads of a slice or more go straight
-/// from the file (`web::FileSource`), and Chromium hands over large pieces faster than small ones
-/// (BENCHMARKS.md, *How fast the page can read at all*: 0.62, 0.90 and 1.11 GB/s for 4, 16 and
-/// 64 MiB in one worker). Measured on a 4.26 GB dump against 16 and 32 MiB, with the wasm memory
-/// it costs, in BENCHMARKS.md (*Issue 8, fifth pass*).
+/// In the page 16 MiB (and at most [`CHUNK_ROWS`] rows): reads of a slice or more go straight
+/// from the file (`web::FileSource`), and Chromium hands over 16 MiB pieces faster than 4 MiB ones
+/// (BENCHMARKS.md, *How fast the page can read at all*). Larger reads (64 MiB, or 16 MiB at any
+/// width) were faster on some inputs, but cost wasm memory and lengthened the main thread's stall
+/// at the end of a run past what a browser test allows (BENCHMARKS.md, *Issue 8, fifth pass*).
 #[cfg(target_arch = "wasm32")]
-const CHUNK_BYTES: usize = 64 << 20;
-/// At most this many rows per chunk (short rows). In the page enough for [`CHUNK_BYTES`] at
-/// d = 512 and up.
-#[cfg(not(target_arch = "wasm32"))]
+const CHUNK_BYTES: usize = 16 << 20;
+/// At most this many rows per chunk (short rows).
 const CHUNK_ROWS: usize = 2048;
-#[cfg(target_arch = "wasm32")]
-const CHUNK_ROWS: usize = 32768;
 
 /// Which of the chosen layers one run analyses: part `part` of `parts` contiguous, nearly equal
 /// shares (a layer's numbers never depend on another layer's, so the shares of one dataset can
@@ -494,7 +490,7 @@ fn stream_rows(
     };
     // Chunks of whole rows, natively about 1 MiB: decoded while still in cache, and the buffers
     // are reused instead of faulted in afresh for every layer (at 2048 rows per chunk they had
-    // been). In the page about 64 MiB, one read each (see CHUNK_BYTES).
+    // been). In the page up to 16 MiB, one read each (see CHUNK_BYTES).
     let size = file
         .tensor(&src.tensor.name)
         .map_or(8, |t| t.dtype.size().max(1));
