@@ -601,16 +601,18 @@ fn write_hidden_states(h: &HiddenStatesArgs) -> Result<(), String> {
                 own.extend(s.iter());
                 Ok(())
             })
-            .map_err(|e| {
-                // One sequence at a time, so the message names the one that fails.
-                let failing = batches[b].clone().find_map(|i| {
-                    Some((i, model.forward(&sequences[i], &mut |_, _| Ok(())).err()?))
-                });
-                match failing {
-                    Some((i, e)) => format!("{}, sequence {i}: {e}", h.dir.display()),
+            .map_err(
+                |e| match infoplane::model::failing_sequence(model, &ids, &ranges) {
+                    Some((i, e)) => {
+                        format!(
+                            "{}, sequence {}: {e}",
+                            h.dir.display(),
+                            batches[b].start + i
+                        )
+                    }
                     None => format!("{}, sequences {:?}: {e}", h.dir.display(), batches[b]),
-                }
-            })?;
+                },
+            )?;
         Ok(own)
     };
     ordered::map_in_order(

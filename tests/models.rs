@@ -12,6 +12,7 @@ use common::fixture;
 use infoplane::formats::open;
 use infoplane::formats::tensor::TensorFile;
 use infoplane::model::checkpoint::{load_checkpoint, role, Role};
+use infoplane::model::failing_sequence;
 use infoplane::model::tokenizer::Tokenizer;
 
 const TOLERANCE: f64 = 1e-4;
@@ -455,7 +456,7 @@ fn forward_passes_computed_in_any_order_and_taken_in_order_give_analyze_models_r
     assert_eq!(analysis.jobs(), 2 * 12);
     let mut states: Vec<Vec<f32>> = (0..analysis.jobs())
         .rev()
-        .map(|k| analysis.forward(model, k).unwrap())
+        .map(|k| analysis.forward_batch(model, k..k + 1).unwrap().remove(0))
         .collect();
     states.reverse();
     for (k, s) in states.iter().enumerate() {
@@ -488,6 +489,7 @@ fn forward_passes_computed_in_any_order_and_taken_in_order_give_analyze_models_r
 
 #[test]
 fn a_batch_of_sequences_gives_each_sequences_hidden_states_bit_for_bit() {
+    use infoplane::analysis::{analyze_model, AnalysisSettings};
     for dir in fixture_models("config.json") {
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
         let ckpt = load_dir(&dir);
@@ -528,6 +530,37 @@ fn a_batch_of_sequences_gives_each_sequences_hidden_states_bit_for_bit() {
                 .unwrap();
             assert_eq!(layer, model.hidden_states());
         }
+        // A batch that fails is rerun one sequence at a time to name the one that fails: here the
+        // third, whose first id is beyond the vocabulary; a good batch names none.
+        let mut bad = ids.clone();
+        bad[sequences[2].start] = 1_000_000;
+        assert!(model
+            .forward_batch(&bad, &sequences, &mut |_, _| Ok(()))
+            .is_err());
+        let (i, e) = failing_sequence(model, &bad, &sequences).expect("one sequence fails");
+        assert_eq!(i, 2, "{name}: {e}");
+        assert!(
+            failing_sequence(model, &ids, &sequences).is_none(),
+            "{name}"
+        );
+        // So does a model analysis, with the sequence's own number in the message.
+        let seqs: Vec<Vec<u32>> = [7usize, 12, 9, 8]
+            .iter()
+            .enumerate()
+            .map(|(s, &n)| {
+                (0..n)
+                    .map(|i| ((s * 29 + i * 13 + 5) % vocab) as u32)
+                    .collect()
+            })
+            .collect();
+        let mut broken = seqs.clone();
+        broken[2][3] = 1_000_000;
+        let settings = AnalysisSettings::default();
+        let run =
+            |s: &[Vec<u32>]| analyze_model(model, &name, s, &settings, false, 1, &mut |_, _| {});
+        run(&seqs).unwrap();
+        let err = run(&broken).unwrap_err().to_string();
+        assert!(err.contains(&format!("{name}, sequence 2:")), "{err}");
         // Sequences that do not cover the ids, or an empty one, are refused.
         let gap = model
             .forward_batch(&ids, &[0..1, 2..ids.len()], &mut |_, _| Ok(()))

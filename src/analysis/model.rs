@@ -1,9 +1,8 @@
 //! A model's hidden states analysed on token sequences, the way [`super::analyze`] analyses a dump
 //! of them, split into steps that any number of threads or Web Workers can share without changing
-//! a bit: [`ModelAnalysis::forward`] runs one forward pass (a *job*: one sequence, with the
-//! analysed layers' states kept at its planned positions only), [`ModelAnalysis::forward_batch`]
-//! the jobs of one of [`ModelAnalysis::batches`] at once (the same bits); either runs anywhere, in
-//! any order. [`ModelAnalysis::take`] hands a job's states to the accumulators and must see the
+//! a bit: [`ModelAnalysis::forward_batch`] runs forward passes (*jobs*: one sequence each, with
+//! the analysed layers' states kept at its planned positions only), the jobs of one of
+//! [`ModelAnalysis::batches`] at once (the same bits as one at a time), anywhere, in any order. [`ModelAnalysis::take`] hands a job's states to the accumulators and must see the
 //! jobs in order, so the sums are added in the same order however the passes were shared out.
 //!
 //! The CLI drives it through [`crate::ordered::map_in_order`] ([`analyze_model`], a batch per
@@ -20,7 +19,7 @@ use crate::estimator::accumulator::LabelIds;
 use crate::estimator::SoftEntropyAccumulator;
 use crate::formats::tensor::Floats;
 use crate::labels::{self, LabelPlan};
-use crate::model::{ModelError, Transformer};
+use crate::model::{self, ModelError, Transformer};
 use crate::ordered;
 
 /// One forward pass: a sequence, and the planned positions whose states are kept.
@@ -152,16 +151,9 @@ impl ModelAnalysis {
     }
 
     /// How many f32 values job `k`'s states hold: analysed layers × its positions × d (0 when the
-    /// sequence has no planned positions, and then [`Self::forward`] runs nothing).
+    /// sequence has no planned positions, and then [`Self::forward_batch`] runs nothing).
     pub fn states_len(&self, k: usize) -> usize {
         self.forward.states_len(k)
-    }
-
-    /// Job `k`'s states: the model run on its sequence, and the analysed layers' states at its
-    /// planned positions, layer after layer (in the order of the analysed layers), each its
-    /// positions' rows in order, `d` f32 each. A sequence without positions is not run.
-    pub fn forward(&self, model: &dyn Transformer, k: usize) -> Result<Vec<f32>, AnalysisError> {
-        self.forward.run(model, k)
     }
 
     /// The jobs in batches of consecutive ones, at most [`crate::model::BATCH_TOKENS`] tokens run
@@ -170,8 +162,10 @@ impl ModelAnalysis {
         self.forward.batches()
     }
 
-    /// The states of each of `jobs`, their sequences run as one batch: the same as
-    /// [`Self::forward`] on each, bit for bit.
+    /// The states of each of `jobs`, their sequences run as one batch (the same bits as one at a
+    /// time). A job's states are the analysed layers' states at its planned positions, layer after
+    /// layer (in the order of the analysed layers), each its positions' rows in order, `d` f32
+    /// each; a sequence without positions is not run.
     pub fn forward_batch(
         &self,
         model: &dyn Transformer,
@@ -180,7 +174,7 @@ impl ModelAnalysis {
         self.forward.run_batch(model, jobs)
     }
 
-    /// Adds job `k`'s states (from [`Self::forward`], by any thread or worker) to the sums. Jobs
+    /// Adds job `k`'s states (from [`Self::forward_batch`], by any thread or worker) to the sums. Jobs
     /// must be taken in order, 0 first: anything else is refused.
     pub fn take(&mut self, k: usize, states: &[f32]) -> Result<(), AnalysisError> {
         self.sums.take(&self.forward, k, states)
@@ -278,13 +272,6 @@ impl ForwardPlan {
         analysed * self.jobs[k].at.len() * self.d
     }
 
-    /// Runs the model on job `k`'s sequence and returns the analysed layers' states at its
-    /// positions: layer after layer (in the order of the analysed layers), each its positions'
-    /// rows in order, `d` f32 each. A sequence without positions is not run.
-    fn run(&self, model: &dyn Transformer, k: usize) -> Result<Vec<f32>, AnalysisError> {
-        Ok(self.run_batch(model, k..k + 1)?.remove(0))
-    }
-
     /// Consecutive jobs in batches of at most [`crate::model::BATCH_TOKENS`] tokens, counting
     /// only the sequences that are run.
     fn batches(&self) -> Vec<Range<usize>> {
@@ -297,8 +284,8 @@ impl ForwardPlan {
         }))
     }
 
-    /// [`Self::run`] for each of `jobs`, their sequences run as one batch (the same bits as one
-    /// at a time; see [`Transformer::forward_batch`]).
+    /// The states of each of `jobs` (see [`ModelAnalysis::forward_batch`]), their sequences run
+    /// as one batch (the same bits as one at a time; see [`Transformer::forward_batch`]).
     fn run_batch(
         &self,
         model: &dyn Transformer,
@@ -343,15 +330,13 @@ impl ForwardPlan {
         });
         match done {
             Ok(()) => Ok(states),
-            // One sequence at a time, so the message names the one that fails.
-            Err(e) if run.len() > 1 => {
-                for k in jobs.clone() {
-                    self.run_batch(model, k..k + 1)?;
+            Err(e) => Err(match model::failing_sequence(model, &ids, &sequences) {
+                Some((i, e)) => self.failed(&format!("sequence {}", run[i].1.sequence), e),
+                None => {
+                    let (a, b) = (run[0].1.sequence, run[run.len() - 1].1.sequence);
+                    self.failed(&format!("sequences {a} to {b}"), e)
                 }
-                let (a, b) = (run[0].1.sequence, run[run.len() - 1].1.sequence);
-                Err(self.failed(&format!("sequences {a} to {b}"), e))
-            }
-            Err(e) => Err(self.failed(&format!("sequence {}", run[0].1.sequence), e)),
+            }),
         }
     }
 

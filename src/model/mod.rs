@@ -130,6 +130,19 @@ pub(crate) fn check_ids(
 /// tokens were no faster than 64 within the machine's noise.
 pub const BATCH_TOKENS: usize = 64;
 
+/// After a batch of `sequences` (ranges of `ids`) failed: the first of them that fails when run on
+/// its own, with its error, so a message can name it; None when each runs alone.
+pub fn failing_sequence(
+    model: &dyn Transformer,
+    ids: &[u32],
+    sequences: &[Range<usize>],
+) -> Option<(usize, ModelError)> {
+    sequences.iter().enumerate().find_map(|(i, r)| {
+        let e = model.forward(&ids[r.clone()], &mut |_, _| Ok(())).err()?;
+        Some((i, e))
+    })
+}
+
 /// Consecutive items of `lengths` (tokens each) in batches of at most [`BATCH_TOKENS`] tokens; an
 /// item longer than that is a batch of its own.
 pub fn batches(lengths: impl IntoIterator<Item = usize>) -> Vec<Range<usize>> {
