@@ -446,7 +446,7 @@ async function runDataset(files, settings, folder = "", atOnce = 1, owner = run)
     if (kind === "model") return runModel(workers, shares, base, onProgress(0), label);
     if (shares === 1) {
       const m = await ask(workers[0], { ...base, kind }, onProgress(0), label);
-      return { json: m.json, wasmMemory: memory([m]), shares };
+      return { json: m.json, wasmMemory: memory([m]), shares, reading: m.reading };
     }
     // All shares start at once: asking the first worker for the number of layers first had cost
     // an eighth of a 124 MB dump's time. Shares beyond the layers come back empty.
@@ -454,7 +454,7 @@ async function runDataset(files, settings, folder = "", atOnce = 1, owner = run)
     const results = await Promise.all(workers.map((w, part) => ask(w, { ...base, kind: "layers", part, parts: shares }, onProgress(part), label)));
     const m = await ask(workers[0], { id: label, kind: "combine", wasm, shares: results.map((r) => r.numbers), files: results[0].files }, () => {}, label);
     const used = results.filter((r) => r.numbers.layers.length > 0).length;
-    return { json: m.json, wasmMemory: memory(results), shares: Math.max(1, used) };
+    return { json: m.json, wasmMemory: memory(results), shares: Math.max(1, used), reading: results[0].reading };
   };
   let cancelledRun = false;
   try {
@@ -464,6 +464,8 @@ async function runDataset(files, settings, folder = "", atOnce = 1, owner = run)
     // The wasm memory of all its workers at the end, for benches/browser_large_dump.mjs.
     if (outcome.wasmMemory) document.body.dataset.wasmMemory = outcome.wasmMemory;
     document.body.dataset.workers = outcome.shares;
+    // Who read the rows: a reader worker ahead of the analysis, or the analysing worker itself.
+    if (outcome.reading) document.body.dataset.reading = outcome.reading;
     return { files, folder, settings, result: JSON.parse(outcome.json) };
   } catch (error) {
     return { files, error: folder && !error.message.startsWith(label) ? `${folder}/: ${error.message}` : error.message };

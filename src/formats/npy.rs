@@ -10,7 +10,7 @@ use npyz::{DType as NpyDType, Endianness, NpyHeader, Order, TypeChar};
 
 use super::tensor::{
     checked_len, chunk_read_failure, decode_i64, decode_strings, dense_ids, ByteOrder, DType,
-    FloatDecoder, FloatSink, Floats, StreamError, TensorFile, TensorInfo,
+    FloatDecoder, FloatSink, Floats, StoredSpan, StreamError, TensorFile, TensorInfo,
 };
 use super::FormatError;
 
@@ -421,6 +421,11 @@ impl<R: Read + Seek> TensorFile for NpyFile<R> {
         self.seek_to(range.start)?;
         stream_floats(&mut self.reader, &header, range.len(), chunk, sink, &err)
     }
+    fn stored_span(&self, tensor: &str, range: Range<usize>) -> Option<StoredSpan> {
+        (tensor == self.tensors[0].name)
+            .then(|| stored_span(&self.header, 0, &range))
+            .flatten()
+    }
     fn read_i64(&mut self, tensor: &str) -> Result<Vec<i64>, FormatError> {
         self.check(tensor)?;
         self.seek_to(0)?;
@@ -439,6 +444,29 @@ impl<R: Read + Seek> TensorFile for NpyFile<R> {
             FormatError::new(&file, Some(&name), m)
         })
     }
+}
+
+/// Where elements `range` of the array described by `header` lie in a file whose `.npy` bytes
+/// start at byte `npy_start`: see [`TensorFile::stored_span`]. `None` for Fortran order, non-float
+/// types and ranges outside the array.
+pub(crate) fn stored_span(
+    header: &Header,
+    npy_start: u64,
+    range: &Range<usize>,
+) -> Option<StoredSpan> {
+    if header.fortran
+        || !header.dtype.is_float()
+        || range.start > range.end
+        || range.end > header.len()
+    {
+        return None;
+    }
+    StoredSpan {
+        offset: npy_start.checked_add(header.data_offset)?,
+        dtype: header.dtype,
+        order: header.byte_order,
+    }
+    .skip(range.start)
 }
 
 /// Refuses element ranges outside a tensor of `len` elements.

@@ -8,7 +8,7 @@ use std::ops::Range;
 use zip::{CompressionMethod, ZipArchive};
 
 use super::npy::{self, check_range, Header};
-use super::tensor::{FloatSink, StreamError, TensorFile, TensorInfo};
+use super::tensor::{FloatSink, StoredSpan, StreamError, TensorFile, TensorInfo};
 use super::FormatError;
 
 /// An opened `.npz`: every member's header is read and checked up front; data is read on demand.
@@ -23,6 +23,9 @@ struct Member {
     name: String,
     stored: bool,
     header: Header,
+    /// Where the member's bytes start in the archive, when they are stored as they are (not
+    /// compressed, not encrypted): its elements can then be fetched by byte range.
+    plain_start: Option<u64>,
 }
 
 impl<R: Read + Seek> NpzFile<R> {
@@ -52,6 +55,9 @@ impl<R: Read + Seek> NpzFile<R> {
                 continue;
             };
             let stored = entry.compression() == CompressionMethod::Stored;
+            let plain_start = entry.data_start().filter(|_| {
+                stored && !entry.encrypted() && entry.compressed_size() == entry.size()
+            });
             let size = entry.size();
             let mut entry = entry;
             let header = npy::read_header(file, &name, &mut entry, size)?;
@@ -64,6 +70,7 @@ impl<R: Read + Seek> NpzFile<R> {
                 name: format!("{name}.npy"),
                 stored,
                 header,
+                plain_start,
             });
         }
         if tensors.is_empty() {
@@ -107,6 +114,7 @@ impl<R: Read + Seek> TensorFile for NpzFile<R> {
             name: member,
             stored,
             header,
+            ..
         } = &self.members[i];
         let header = header.clone();
         let open_err =
@@ -129,6 +137,10 @@ impl<R: Read + Seek> TensorFile for NpzFile<R> {
             skip(&mut entry, offset, &err)?;
             npy::stream_floats(&mut entry, &header, range.len(), chunk, sink, &err)
         }
+    }
+    fn stored_span(&self, tensor: &str, range: Range<usize>) -> Option<StoredSpan> {
+        let member = &self.members[self.member(tensor).ok()?];
+        npy::stored_span(&member.header, member.plain_start?, &range)
     }
     fn read_i64(&mut self, tensor: &str) -> Result<Vec<i64>, FormatError> {
         let i = self.member(tensor)?;

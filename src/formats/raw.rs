@@ -6,8 +6,8 @@ use std::io::{Read, Seek, SeekFrom};
 use std::ops::Range;
 
 use super::tensor::{
-    checked_len, chunk_read_failure, ByteOrder, DType, FloatDecoder, FloatSink, StreamError,
-    TensorFile, TensorInfo,
+    checked_len, chunk_read_failure, ByteOrder, DType, FloatDecoder, FloatSink, StoredSpan,
+    StreamError, TensorFile, TensorInfo,
 };
 use super::FormatError;
 
@@ -107,6 +107,20 @@ impl<R: Read + Seek> TensorFile for RawF32<R> {
             chunk,
             sink,
         )
+    }
+
+    fn stored_span(&self, tensor: &str, range: Range<usize>) -> Option<StoredSpan> {
+        self.check_name(tensor).ok()?;
+        (range.start <= range.end && range.end <= self.tensors[0].len())
+            .then(|| {
+                StoredSpan {
+                    offset: 0,
+                    dtype: DType::F32,
+                    order: ByteOrder::Little,
+                }
+                .skip(range.start)
+            })
+            .flatten()
     }
 
     fn read_i64(&mut self, tensor: &str) -> Result<Vec<i64>, FormatError> {

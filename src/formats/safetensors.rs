@@ -12,7 +12,8 @@ use serde::Deserialize;
 
 use super::raw::{some_names, stream_le};
 use super::tensor::{
-    checked_len, decode_i64, ByteOrder, DType, FloatSink, StreamError, TensorFile, TensorInfo,
+    checked_len, decode_i64, ByteOrder, DType, FloatSink, StoredSpan, StreamError, TensorFile,
+    TensorInfo,
 };
 use super::FormatError;
 
@@ -245,6 +246,21 @@ impl<R: Read + Seek> TensorFile for SafetensorsFile<R> {
             chunk,
             sink,
         )
+    }
+
+    fn stored_span(&self, tensor: &str, range: Range<usize>) -> Option<StoredSpan> {
+        let i = self.find(tensor).ok()?;
+        let info = &self.tensors[i];
+        (info.dtype.is_float() && range.start <= range.end && range.end <= info.len())
+            .then(|| {
+                StoredSpan {
+                    offset: self.starts[i],
+                    dtype: info.dtype,
+                    order: ByteOrder::Little,
+                }
+                .skip(range.start)
+            })
+            .flatten()
     }
 
     fn read_i64(&mut self, tensor: &str) -> Result<Vec<i64>, FormatError> {

@@ -141,6 +141,32 @@ impl Floats<'_> {
     }
 }
 
+/// Where a run of a float tensor's elements lies in its file, stored as they are read: raw,
+/// uncompressed bytes from `offset` on (see [`TensorFile::stored_span`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoredSpan {
+    /// The file's byte at which the first element starts.
+    pub offset: u64,
+    pub dtype: DType,
+    pub order: ByteOrder,
+}
+
+impl StoredSpan {
+    /// The file bytes of `elements` elements from the span's start on (`None` on overflow).
+    pub fn bytes(&self, elements: usize) -> Option<Range<u64>> {
+        let len = u64::try_from(elements.checked_mul(self.dtype.size())?).ok()?;
+        Some(self.offset..self.offset.checked_add(len)?)
+    }
+
+    /// The span of the elements that start `elements` elements after this one's first.
+    pub fn skip(&self, elements: usize) -> Option<StoredSpan> {
+        Some(StoredSpan {
+            offset: self.bytes(elements)?.end,
+            ..*self
+        })
+    }
+}
+
 /// Receives consecutive chunks of float elements; an `Err` stops the stream.
 pub type FloatSink<'a> =
     dyn FnMut(Floats<'_>) -> Result<(), Box<dyn std::error::Error + Send + Sync>> + 'a;
@@ -264,6 +290,15 @@ pub trait TensorFile {
         chunk: usize,
         sink: &mut FloatSink<'_>,
     ) -> Result<(), StreamError>;
+    /// Where elements `range` of the float tensor `tensor` lie in the file when they are stored
+    /// there as plain bytes (not compressed, not transposed): a caller may then fetch those bytes
+    /// itself (the page reads them ahead in another worker) and decode them with
+    /// [`FloatDecoder::decode`], instead of [`read_floats`](Self::read_floats). `None` where the
+    /// format, the member or the tensor does not allow it; what `read_floats` would refuse is
+    /// refused by it, not here. The bytes are not checked against the file's length.
+    fn stored_span(&self, _tensor: &str, _range: Range<usize>) -> Option<StoredSpan> {
+        None
+    }
     /// [`read_floats`](Self::read_floats) with every chunk as f64.
     fn read_f64(
         &mut self,

@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::rc::Rc;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
 use crate::analysis::{self, Analysis, AnalysisNumbers, AnalysisSettings};
@@ -18,6 +18,7 @@ use crate::labels::{self, LabelOptions};
 use crate::probe::ProbeSettings;
 use crate::report::{self, Report};
 
+mod dataset_run;
 mod explainer;
 mod model_run;
 
@@ -231,23 +232,6 @@ impl Default for WebSettings {
     }
 }
 
-/// Analyses `files` (an array of `File`, forming one dataset) with `settings` (an object; missing
-/// fields take the reference's defaults). `progress(bytes_read, bytes_total,
-/// layers_done, layers_total)` is called as the files are read and after each layer.
-/// Returns JSON: `{"report": <the CLI's report>, "reference": <the reference's shape>,
-/// "charts": [[name, svg], ...], "files": [{"name", "format", "tensors": [...]}]}`; throws the
-/// one-line message on bad input.
-#[wasm_bindgen]
-pub fn analyze(
-    files: js_sys::Array,
-    settings: JsValue,
-    progress: &js_sys::Function,
-) -> Result<String, JsValue> {
-    let (result, described) = analyze_files(files, settings, analysis::LayerShare::WHOLE, progress)
-        .map_err(one_line_error)?;
-    Ok(result_json(&result, described).to_string())
-}
-
 /// The message of a thrown error on one line (see [`crate::formats::one_line`]).
 fn one_line_error(e: JsValue) -> JsValue {
     match e.as_string() {
@@ -256,36 +240,8 @@ fn one_line_error(e: JsValue) -> JsValue {
     }
 }
 
-/// Analyses share `part` of `parts` of the layers of `files` (see [`analysis::LayerShare`]), like
-/// [`analyze`]; the page runs the shares of one dataset in several workers. Returns
-/// `{"numbers": <the share's numbers>, "files": [...]}`: the numbers as a JS object (exact
-/// doubles, NaN kept, 64-bit integers as BigInt), for [`combine_layers`].
-#[wasm_bindgen]
-pub fn analyze_layers(
-    files: js_sys::Array,
-    settings: JsValue,
-    part: usize,
-    parts: usize,
-    progress: &js_sys::Function,
-) -> Result<JsValue, JsValue> {
-    let share = analysis::LayerShare { part, parts };
-    let (result, described) =
-        analyze_files(files, settings, share, progress).map_err(one_line_error)?;
-    let out = js_sys::Object::new();
-    let numbers = AnalysisNumbers::from(&result)
-        .serialize(&numbers_serializer())
-        .map_err(js_error)?;
-    js_sys::Reflect::set(&out, &"numbers".into(), &numbers)?;
-    js_sys::Reflect::set(
-        &out,
-        &"files".into(),
-        &JsValue::from_str(&serde_json::Value::Array(described).to_string()),
-    )?;
-    Ok(out.into())
-}
-
-/// Joins the numbers of every share (in share order) that [`analyze_layers`] returned for one
-/// dataset, and `files` (one share's `files`), into [`analyze`]'s JSON: the same report, bit for
+/// Joins the numbers of every share (in share order) that `DatasetRun::numbers` returned for one
+/// dataset, and `files` (one share's `files`), into `DatasetRun::report`'s JSON: the same report, bit for
 /// bit, as one run over all layers.
 #[wasm_bindgen]
 pub fn combine_layers(shares: js_sys::Array, files: &str) -> Result<String, JsValue> {
@@ -364,33 +320,6 @@ fn open_dataset(
         settings,
         progress,
     })
-}
-
-fn analyze_files(
-    files: js_sys::Array,
-    settings: JsValue,
-    share: analysis::LayerShare,
-    progress: &js_sys::Function,
-) -> Result<(analysis::Analysis, Vec<serde_json::Value>), JsValue> {
-    let mut d = open_dataset(files, settings, progress)?;
-    let progress = d.progress.clone();
-    let mut on_layer = |done: usize, total: usize| {
-        let mut p = progress.borrow_mut();
-        p.done = done;
-        p.total = total;
-        p.report();
-    };
-    let result = analysis::analyze(
-        &mut d.files,
-        &d.labels_only,
-        &d.overrides,
-        &d.settings,
-        false,
-        share,
-        &mut on_layer,
-    )
-    .map_err(js_error)?;
-    Ok((result, d.described))
 }
 
 /// The dropped files, and the progress reporter that counts the bytes read from them.
