@@ -4,7 +4,7 @@
 //! the softmax's exponentials from [`super::exp`], so both return the same bits natively and in
 //! wasm.
 
-use super::exp;
+use super::{exp, ln};
 
 /// The reference clips probabilities at this value inside the logarithm (and only there).
 pub const LOG_CLIP: f64 = 1e-9;
@@ -88,17 +88,61 @@ fn softmax_entropy_any(scores: &mut [f64], temperature: f64, shifted: &mut [f64]
     nats / libm::log(scores.len() as f64)
 }
 
+/// `terms[j] = p_j ln max(p_j, LOG_CLIP)` with `p_j = counts[j] / total`, for a finite positive
+/// `total` of finite non-negative counts.
+#[inline(always)]
+fn entropy_terms(counts: &[f64], total: f64, terms: &mut [f64]) {
+    for (t, &c) in terms.iter_mut().zip(counts) {
+        let p = c / total;
+        // `p.max(LOG_CLIP)` without the call wasm makes of it (the same value, NaN included).
+        let clipped = if p > LOG_CLIP { p } else { LOG_CLIP };
+        *t = p * ln::ln_positive_normal(clipped);
+    }
+}
+
+/// [`entropy_terms`] as AVX2 code: 4 logarithms to an instruction (AVX2 for the 64-bit integer
+/// operations on the exponent bits); the same operations in the same order (no FMA), so the same
+/// bits.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn entropy_terms_avx2(counts: &[f64], total: f64, terms: &mut [f64]) {
+    entropy_terms(counts, total, terms);
+}
+
 /// Entropy of the histogram `counts` (normalised to sum 1), divided by ln(len), so in [0, 1].
 /// NaN when the counts are empty or sum to zero, as in the reference.
 pub fn soft_entropy(counts: &[f64]) -> f64 {
+    /// Bins whose terms are kept on the stack (more go to the heap).
+    const STACK_BINS: usize = 256;
     let total: f64 = counts.iter().sum();
-    let nats: f64 = -counts
-        .iter()
-        .map(|&c| {
+    let mut stack = [0.0f64; STACK_BINS];
+    let mut heap = Vec::new();
+    let terms = if counts.len() <= STACK_BINS {
+        &mut stack[..counts.len()]
+    } else {
+        heap.resize(counts.len(), 0.0);
+        &mut heap[..]
+    };
+    if total.is_finite() && total > 0.0 {
+        // Every p is then finite and at most 1 (to rounding): a positive normal once clipped, so
+        // the logarithms can be taken by a loop that vectorises. Its own loop: the sum below
+        // keeps its order.
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, checked just above.
+            unsafe { entropy_terms_avx2(counts, total, terms) };
+        } else {
+            entropy_terms(counts, total, terms);
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        entropy_terms(counts, total, terms);
+    } else {
+        for (t, &c) in terms.iter_mut().zip(counts) {
             let p = c / total;
-            p * libm::log(p.max(LOG_CLIP))
-        })
-        .sum::<f64>();
+            *t = p * libm::log(p.max(LOG_CLIP));
+        }
+    }
+    let nats: f64 = -terms.iter().sum::<f64>();
     nats / libm::log(counts.len() as f64)
 }
 

@@ -5,6 +5,7 @@
 pub mod accumulator;
 pub mod calibration;
 pub mod exp;
+pub mod ln;
 pub mod metrics;
 pub mod rng;
 pub mod scores;
