@@ -12,6 +12,12 @@
 // decoding, labels, the estimator, charts and tables), as the CLI's wall time covers a whole run;
 // playwright's own cost of handing over the file is left out. Prints one JSON object on stdout:
 // {"runs": [{"workers", "used", "times": [s, ...], "report": <the page's exported JSON>}]}.
+//
+// With --rows-in-memory it times the page's estimator instead, on rows already in memory, as the
+// reference package's accumulator is timed (benches/estimator_worker.js: the same wasm build and
+// calls as the page's workers, one per share of the layers, the chunks' bytes read before the
+// clock starts): from planning the shares (headers, token ids, labels, accumulators) to the
+// shares' numbers joined, the report left out. Same output; `used` is the number of workers.
 
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -33,6 +39,7 @@ const workerCounts = arg("--workers", "1,auto").split(",");
 const repeats = Number(arg("--repeats", "3"));
 const query = arg("--query", "bins=100&orders=1,2,3&shuffles=0");
 const wasm = arg("--wasm", "simd");
+const inMemory = process.argv.includes("--rows-in-memory");
 
 const port = await new Promise((resolve) => {
   const s = net.createServer();
@@ -49,7 +56,7 @@ for (let i = 0; i < 100; i++) {
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", args: ["--no-sandbox", "--disable-gpu"] });
 const runs = [];
 try {
-  for (const workers of workerCounts) {
+  for (const workers of inMemory ? [] : workerCounts) {
     const run = { workers, used: null, times: [], report: null };
     for (let r = 0; r < repeats; r++) {
       const context = await browser.newContext({ acceptDownloads: true });
@@ -72,8 +79,56 @@ try {
     }
     runs.push(run);
   }
+  for (const workers of inMemory ? workerCounts : []) runs.push(await estimatorInMemory(workers));
 } finally {
   await browser.close();
   server.kill();
+}
+
+// The settings object the page's worker gets for `query` (bins, orders, shuffles only).
+function settingsOf(q) {
+  const settings = {};
+  for (const [k, v] of new URLSearchParams(q)) {
+    if (k === "bins") settings.n_bins = Number(v);
+    else if (k === "orders") settings.orders = v.split(",").map(Number);
+    else if (k === "shuffles") settings.shuffles = Number(v);
+    else throw new Error(`--rows-in-memory takes bins, orders and shuffles only, not ${k}`);
+  }
+  return settings;
+}
+
+// --repeats runs of the estimator on rows in memory with `workers` workers ("auto": one per core).
+async function estimatorInMemory(workers) {
+  const run = { workers, used: null, times: [], report: null };
+  for (let r = 0; r < repeats; r++) {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.route("**/estimator-bench.html", (route) =>
+      route.fulfill({ contentType: "text/html", body: '<!doctype html><link rel="icon" href="data:,"><input type="file" id="f">' }));
+    await page.goto(`http://127.0.0.1:${port}/estimator-bench.html`);
+    await page.setInputFiles("#f", file);
+    const out = await page.evaluate(async ({ workers, settings, wasmFile }) => {
+      const wasm = await WebAssembly.compileStreaming(fetch(`/www/pkg/${wasmFile}`));
+      const files = [document.getElementById("f").files[0]];
+      const n = workers === "auto" ? navigator.hardwareConcurrency : Number(workers);
+      const ws = Array.from({ length: n }, () => new Worker("/benches/estimator_worker.js", { type: "module" }));
+      const ask = (w, message) => new Promise((resolve, reject) => {
+        w.onmessage = (e) => (e.data.error ? reject(new Error(e.data.error)) : resolve(e.data));
+        w.postMessage(message);
+      });
+      await Promise.all(ws.map((w, part) => ask(w, { kind: "load", wasm, files, settings, part, parts: n })));
+      const t0 = performance.now();
+      const shares = await Promise.all(ws.map((w) => ask(w, { kind: "run" })));
+      const joined = await ask(ws[0], { kind: "combine", shares: shares.map((s) => s.numbers), files: shares[0].files });
+      const ms = performance.now() - t0;
+      for (const w of ws) w.terminate();
+      return { ms, n, json: joined.json };
+    }, { workers, settings: settingsOf(query), wasmFile: wasm === "simd" ? "infoplane_simd_bg.wasm" : "infoplane_bg.wasm" });
+    run.times.push(out.ms / 1000);
+    run.used = out.n;
+    run.report = JSON.parse(out.json).report;
+    await context.close();
+  }
+  return run;
 }
 console.log(JSON.stringify({ runs }));

