@@ -100,8 +100,15 @@ impl ModelAnalysis {
             &settings.labels,
         )?;
         let prototype = settings.accumulators(d, &plan.specs)?;
-        let accs = layers.iter().map(|_| prototype.clone()).collect();
         let ids = label_ids(&plan)?;
+        let accs = layers
+            .iter()
+            .map(|_| {
+                let mut accs = prototype.clone();
+                accs.iter_mut().for_each(|a| a.reserve_labels(&ids));
+                accs
+            })
+            .collect();
         let mut slot = vec![None; hidden_states];
         for (i, &l) in layers.iter().enumerate() {
             slot[l] = Some(i);

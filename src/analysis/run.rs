@@ -293,6 +293,10 @@ impl LayerRun {
             }
             _ => self.prototype.clone(),
         };
+        let mut accs: Vec<SoftEntropyAccumulator> = accs;
+        if pass.purpose == Purpose::Estimate {
+            accs.iter_mut().for_each(|a| a.reserve_labels(&self.ids));
+        }
         let d = self.layout.d;
         self.current = Some(Current {
             pass: p,
