@@ -116,7 +116,8 @@ async function estimatorInMemory(workers) {
         w.onmessage = (e) => (e.data.error ? reject(new Error(e.data.error)) : resolve(e.data));
         w.postMessage(message);
       });
-      await Promise.all(ws.map((w, part) => ask(w, { kind: "load", wasm, files, settings, part, parts: n })));
+      // The page starts at most 2 workers ahead and warms them up (www/app.js warmWorkers).
+      await Promise.all(ws.map((w, part) => ask(w, { kind: "load", wasm, files, settings, part, parts: n, warm: part < 2 })));
       const t0 = performance.now();
       const shares = await Promise.all(ws.map((w) => ask(w, { kind: "run" })));
       const joined = await ask(ws[0], { kind: "combine", shares: shares.map((s) => s.numbers), files: shares[0].files });

@@ -5,11 +5,12 @@
 // from the File before the clock starts, not by a reader worker as the page does; file reading is
 // what benches/browser_large_dump.mjs measures.
 //
-// Messages: {kind: "load", wasm, files, settings, part, parts} reads the share's chunks into memory
-// and answers {bytes}; {kind: "run"} then plans the share afresh (the headers and token ids are
+// Messages: {kind: "load", wasm, files, settings, part, parts, warm} reads the share's chunks into
+// memory (first warming the instance up when `warm`, as the page warms its spare workers) and
+// answers {bytes}; {kind: "run"} then plans the share afresh (the headers and token ids are
 // read from the File again: a few hundred kB), feeds the chunks, and answers {numbers, files, ms};
 // {kind: "combine", shares, files} joins shares as the page's first worker does ({json, ms}).
-import init, { combine_layers, DatasetRun } from "../www/pkg/infoplane.js";
+import init, { combine_layers, warm_up, DatasetRun } from "../www/pkg/infoplane.js";
 
 let loaded = null;
 
@@ -18,6 +19,8 @@ self.onmessage = async (event) => {
   try {
     if (m.kind === "load") {
       await init({ module_or_path: m.wasm });
+      // As the page's spare workers do before a drop (www/worker.js "warm").
+      if (m.warm) warm_up();
       const probe = new DatasetRun(m.files, m.settings, m.part, m.parts, () => {});
       const chunks = probe.chunks();
       probe.free();

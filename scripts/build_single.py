@@ -18,7 +18,7 @@ import sys
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 OUT = os.path.join(ROOT, "dist", "infoplane.html")
 SAMPLE = os.path.join(ROOT, "www", "sample", "minilm_sample.npz")
-IMPORT_LINE = 'import init, { combine_layers, trajectory_chart, DatasetRun, ModelRun } from "./pkg/infoplane.js";'
+IMPORT_LINE = 'import init, { combine_layers, trajectory_chart, warm_up, DatasetRun, ModelRun } from "./pkg/infoplane.js";'
 
 
 def read(rel, mode="r"):

@@ -6,10 +6,11 @@
 // "model-finish" (a model folder run on text: the worker keeps its one open ModelRun between
 // messages; www/app.js `runModel` shares the batches of forward passes out over workers and hands
 // their states to one, in order); "trajectory" (one trajectory chart); and "warm" (instantiate the
-// wasm now, reply nothing: www/app.js starts workers ahead). Each message carries the wasm module,
+// wasm now and run the estimator once on made-up rows, reply nothing: www/app.js starts workers
+// ahead). Each message carries the wasm module,
 // compiled once by the page (www/app.js `wasmModule`), to instantiate; replies carry the
 // message's `id`.
-import init, { combine_layers, trajectory_chart, DatasetRun, ModelRun } from "./pkg/infoplane.js";
+import init, { combine_layers, trajectory_chart, warm_up, DatasetRun, ModelRun } from "./pkg/infoplane.js";
 
 let ready = null;
 // This worker's model run, between its messages.
@@ -22,8 +23,13 @@ self.onmessage = async (event) => {
     // The instance's memory (it only grows), for benches/browser_large_dump.mjs.
     const memory = async () => (await ready).memory.buffer.byteLength;
     await ready;
-    // Started ahead by the page (www/app.js warmWorkers): the instance is all it wanted.
-    if (kind === "warm") return;
+    // Started ahead by the page (www/app.js warmWorkers): instantiate, and run the estimator's
+    // per-row code once on made-up rows, so that the first chunk of a run does not wait for V8 to
+    // optimise it in this worker (see estimator::accumulator::warm_up).
+    if (kind === "warm") {
+      warm_up();
+      return;
+    }
     if (kind === "trajectory") {
       const svgs = event.data.orders.map((o) => [o.name, trajectory_chart(o.points, o.name)]);
       self.postMessage({ id, type: "result", json: JSON.stringify(svgs) });

@@ -40,6 +40,12 @@ fn start() {
     console_error_panic_hook::set_once();
 }
 
+/// [`crate::estimator::accumulator::warm_up`], for a worker started ahead of a run.
+#[wasm_bindgen]
+pub fn warm_up() -> f64 {
+    crate::estimator::accumulator::warm_up()
+}
+
 /// What the page is told as the analysis goes: `progress(bytes_read, bytes_total, done, total)`
 /// (layers of a dump; a model run reports its bytes only, and the page counts its forward
 /// passes), after every [`REPORT_EVERY_BYTES`] read and after every layer.
