@@ -280,10 +280,10 @@ impl LayerRun {
     }
 
     /// Starts pass `p`: a layer's first pass takes fresh accumulators; the estimate after a mean
-    /// pass centres them on that mean.
+    /// pass centres them on that mean. An estimate's label sets make room for all their values.
     fn begin(&mut self, p: usize) -> Result<(), AnalysisError> {
         let pass = self.passes[p];
-        let accs = match self.current.take() {
+        let mut accs: Vec<SoftEntropyAccumulator> = match self.current.take() {
             Some(c) if c.pass + 1 == p && self.passes[c.pass].layer == pass.layer => {
                 let mean = c.mean.expect("a mean pass sums a mean").mean();
                 c.accs
@@ -293,7 +293,6 @@ impl LayerRun {
             }
             _ => self.prototype.clone(),
         };
-        let mut accs: Vec<SoftEntropyAccumulator> = accs;
         if pass.purpose == Purpose::Estimate {
             accs.iter_mut().for_each(|a| a.reserve_labels(&self.ids));
         }

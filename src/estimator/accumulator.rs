@@ -418,7 +418,7 @@ fn add_to_label_sets(
 ///
 /// For the page: V8 runs a new wasm instance's functions in its baseline compiler until they have
 /// run for a while. In Chromium a fresh worker's first 16 MiB chunk of a d = 2048 layer took
-/// 63-140 ms against 30-35 for the next ones (46-87 ms after this warm-up); the same worker's
+/// 63-140 ms against 30-35 for the next ones (46-80 ms after this warm-up); the same worker's
 /// second analysis did not pay it, and a warm-up in another worker did not help. The page's
 /// spare workers call this while the page is idle (`web::warm_up`, www/worker.js).
 pub fn warm_up() -> f64 {
