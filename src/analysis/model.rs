@@ -56,6 +56,8 @@ struct Sums {
     ids: LabelIds,
     /// Jobs taken so far.
     taken: usize,
+    /// Whether the label sets have made room for all their values (see [`Sums::start_estimates`]).
+    reserved: bool,
 }
 
 /// A planned analysis of a model's hidden states on token sequences: see the module's
@@ -100,15 +102,8 @@ impl ModelAnalysis {
             &settings.labels,
         )?;
         let prototype = settings.accumulators(d, &plan.specs)?;
+        let accs = layers.iter().map(|_| prototype.clone()).collect();
         let ids = label_ids(&plan)?;
-        let accs = layers
-            .iter()
-            .map(|_| {
-                let mut accs = prototype.clone();
-                accs.iter_mut().for_each(|a| a.reserve_labels(&ids));
-                accs
-            })
-            .collect();
         let mut slot = vec![None; hidden_states];
         for (i, &l) in layers.iter().enumerate() {
             slot[l] = Some(i);
@@ -143,6 +138,7 @@ impl ModelAnalysis {
                 means,
                 ids,
                 taken: 0,
+                reserved: false,
             },
             settings: settings.clone(),
             layers,
@@ -382,7 +378,7 @@ impl Sums {
         }
         let job = &forward.jobs[k];
         if !job.centring {
-            self.centre_once()?;
+            self.start_estimates()?;
         }
         if !job.at.is_empty() {
             let per_layer = job.at.len() * forward.d;
@@ -409,9 +405,24 @@ impl Sums {
         if let Some(means) = self.means.take() {
             for (layer_accs, mean) in self.accs.iter_mut().zip(means) {
                 let mean = mean.mean();
-                for a in layer_accs.iter_mut() {
-                    *a = a.clone().with_centre(mean.clone())?;
-                }
+                *layer_accs = std::mem::take(layer_accs)
+                    .into_iter()
+                    .map(|a| a.with_centre(mean.clone()))
+                    .collect::<Result<_, _>>()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Before the first estimate job is added: centres (see [`Sums::centre_once`]), then every
+    /// label set makes room for all its values. Not earlier: the page's workers that only run
+    /// forward passes hold a plan too, and centring would not need the room.
+    fn start_estimates(&mut self) -> Result<(), AnalysisError> {
+        self.centre_once()?;
+        if !self.reserved {
+            self.reserved = true;
+            for a in self.accs.iter_mut().flatten() {
+                a.reserve_labels(&self.ids);
             }
         }
         Ok(())

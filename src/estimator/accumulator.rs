@@ -233,13 +233,14 @@ impl LabelSetCounts {
         })
     }
 
-    /// Room for `values` more label values without growing (see
+    /// Room for `values` label values in all (dense ids `0..values`) without growing (see
     /// [`SoftEntropyAccumulator::reserve_labels`]).
     fn reserve(&mut self, values: usize, n_bins: usize) {
-        self.index.reserve(values);
-        self.keys.reserve_exact(values);
-        self.rows.reserve_exact(values);
-        self.counts.reserve_exact(values.saturating_mul(n_bins));
+        let more = values.saturating_sub(self.keys.len());
+        self.index.reserve(more);
+        self.keys.reserve_exact(more);
+        self.rows.reserve_exact(more);
+        self.counts.reserve_exact(more.saturating_mul(n_bins));
         let ids = self.by_id.0.len().max(values);
         self.by_id.0.resize(ids, SlotCache::NONE);
     }
@@ -817,7 +818,7 @@ impl SoftEntropyAccumulator {
     pub(crate) fn reserve_labels(&mut self, ids: &LabelIds) {
         let m = self.config.n_bins;
         for (set, &values) in self.label_sets.iter_mut().zip(ids.distinct()) {
-            set.reserve(values.saturating_sub(set.keys.len()), m);
+            set.reserve(values, m);
         }
     }
 
