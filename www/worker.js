@@ -7,9 +7,8 @@
 // messages; www/app.js `runModel` shares the batches of forward passes out over workers and hands
 // their states to one, in order); "trajectory" (one trajectory chart); and "warm" (instantiate the
 // wasm now and run the estimator once on made-up rows, reply nothing: www/app.js starts workers
-// ahead). Each message carries the wasm module,
-// compiled once by the page (www/app.js `wasmModule`), to instantiate; replies carry the
-// message's `id`.
+// ahead). Each message carries the wasm module, compiled once by the page (www/app.js
+// `wasmModule`), to instantiate; replies carry the message's `id`.
 import init, { combine_layers, trajectory_chart, warm_up, DatasetRun, ModelRun } from "./pkg/infoplane.js";
 
 let ready = null;

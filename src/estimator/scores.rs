@@ -326,6 +326,29 @@ mod wasm {
         unsafe { v128_load(v.as_ptr().add(at).cast()) }
     }
 
+    /// `acc[r][p] += rows[r][at..at + 4] * pts[p][at..at + 4]`, lane by lane, a product rounded
+    /// before it is added.
+    ///
+    /// # Safety
+    /// `at + 4 <=` the length of every row and point.
+    #[inline(always)]
+    unsafe fn add_products<const R: usize, const P: usize>(
+        acc: &mut [[v128; P]; R],
+        rows: &[&[f32]; R],
+        pts: &[&[f32]; P],
+        at: usize,
+    ) {
+        // SAFETY: the caller's promise.
+        let w: [v128; P] = std::array::from_fn(|p| unsafe { load4(pts[p], at) });
+        for r in 0..R {
+            // SAFETY: as above.
+            let z = unsafe { load4(rows[r], at) };
+            for p in 0..P {
+                acc[r][p] = f32x4_add(acc[r][p], f32x4_mul(z, w[p]));
+            }
+        }
+    }
+
     impl Kernel<f32> for Simd128 {
         #[inline(always)]
         fn tile<const R: usize, const P: usize>(
@@ -347,17 +370,9 @@ mod wasm {
             // `half`: the chunks `first..end` for half `h`, on top of that half's sums so far.
             let half = |mut acc: [[v128; P]; R], h: usize, first: usize, end: usize| {
                 for c in first..end {
-                    let at = c * LANES + 4 * h;
-                    // SAFETY: at + 4 <= chunks * 8 <= d, the length of every row and point
-                    // (checked above).
-                    let w: [v128; P] = std::array::from_fn(|p| unsafe { load4(pts[p], at) });
-                    for r in 0..R {
-                        // SAFETY: as above.
-                        let z = unsafe { load4(rows[r], at) };
-                        for p in 0..P {
-                            acc[r][p] = f32x4_add(acc[r][p], f32x4_mul(z, w[p]));
-                        }
-                    }
+                    // SAFETY: c * 8 + 4 * h + 4 <= chunks * 8 <= d, the length of every row and
+                    // point (checked above).
+                    unsafe { add_products(&mut acc, rows, pts, c * LANES + 4 * h) };
                 }
                 acc
             };
@@ -376,24 +391,17 @@ mod wasm {
             if tail < d {
                 let pts: [[f32; LANES]; P] = std::array::from_fn(|p| padded(pts[p], tail));
                 let rows: [[f32; LANES]; R] = std::array::from_fn(|r| padded(rows[r], tail));
+                let pts: [&[f32]; P] = std::array::from_fn(|p| &pts[p][..]);
+                let rows: [&[f32]; R] = std::array::from_fn(|r| &rows[r][..]);
                 for (h, acc) in [&mut low, &mut high].into_iter().enumerate() {
                     // SAFETY: arrays of 8.
-                    let w: [v128; P] = std::array::from_fn(|p| unsafe { load4(&pts[p], 4 * h) });
-                    for r in 0..R {
-                        // SAFETY: as above.
-                        let z = unsafe { load4(&rows[r], 4 * h) };
-                        for p in 0..P {
-                            acc[r][p] = f32x4_add(acc[r][p], f32x4_mul(z, w[p]));
-                        }
-                    }
+                    unsafe { add_products(acc, &rows, &pts, 4 * h) };
                 }
             }
-            let acc: [[[v128; 2]; P]; R] =
-                std::array::from_fn(|r| std::array::from_fn(|p| [low[r][p], high[r][p]]));
             let mut out = [[0.0f32; P]; R];
             for r in 0..R {
                 for p in 0..P {
-                    let [lo, hi] = acc[r][p];
+                    let (lo, hi) = (low[r][p], high[r][p]);
                     out[r][p] = combine([
                         f32x4_extract_lane::<0>(lo),
                         f32x4_extract_lane::<1>(lo),
