@@ -4,12 +4,14 @@
 //
 //   scripts/build_web.sh && cargo build --release && (cd tests/browser && npm ci)
 //   node benches/browser_large_dump.mjs [--dir DIR] [--tokens 19000] [--wasm plain|simd]
-//                                       [--workers 1,auto]
+//                                       [--workers 1,auto] [--shuffles K]
 //
 // Without --wasm it runs the page with the plain and with the simd128 build of the wasm core
 // (index.html?wasm=...); for each, once per entry of --workers: `auto` is the page's own choice
 // (one worker per core, each analysing a share of the layers), a number fixes it (?workers=N).
-// One row per run.
+// One row per run. --shuffles sets the shuffled copies of every label set in the page and the CLI
+// alike (default: their default, 5, so 36 label sets; 0 gives the 6 label sets of orders 1-3
+// that the estimator benchmark uses).
 //
 // The dump comes from benches/large_dump.py --write-only (13 layers x T tokens x d = 2048,
 // float32, stored npz); T = 19 000 gives 2.02 GB.
@@ -33,6 +35,7 @@ const dir = arg("--dir", null) || mkdtempSync(path.join(tmpdir(), "infoplane-bro
 const tokens = arg("--tokens", "19000");
 const builds = arg("--wasm", null) ? [arg("--wasm", null)] : ["plain", "simd"];
 const workerCounts = arg("--workers", "1,auto").split(",");
+const shuffles = arg("--shuffles", null);
 const cli = path.join(process.env.CARGO_TARGET_DIR || path.join(root, "target"), "release/infoplane");
 
 const dump = path.join(dir, "large.npz");
@@ -84,7 +87,7 @@ try {
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
   page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
-  await page.goto(`http://127.0.0.1:${port}/index.html?wasm=${build}` + (workers === "auto" ? "" : `&workers=${workers}`));
+  await page.goto(`http://127.0.0.1:${port}/index.html?wasm=${build}` + (workers === "auto" ? "" : `&workers=${workers}`) + (shuffles === null ? "" : `&shuffles=${shuffles}`));
   const chromePid = browserPid ?? Number(execFileSync("pgrep", ["-o", "chromium"], { encoding: "utf8" }).trim());
   const peak = { total: 0, largest: 0, largestType: "" };
   const sampler = setInterval(() => {
@@ -109,9 +112,11 @@ try {
   }
   const cliThreads = execFileSync("nproc", { encoding: "utf8" }).trim();
   const c0 = Date.now();
-  const fromCli = JSON.parse(execFileSync(cli, ["analyze", dump], { encoding: "utf8", maxBuffer: 1 << 26 }));
+  const fromCli = JSON.parse(execFileSync(cli, ["analyze", dump, ...(shuffles === null ? [] : ["--shuffles", shuffles])], { encoding: "utf8", maxBuffer: 1 << 26 }));
   const cliWall = (Date.now() - c0) / 1000;
   fromCli.input.files = fromCli.input.files.map((f) => path.basename(f));
+  const copies = shuffles === null ? 5 : Number(shuffles);
+  console.log(`${6 * (1 + copies)} label sets: orders 1-3 of the inputs and of the outputs, and ${copies} shuffled copies of each`);
   console.log("| where | size | layers x tokens x d | wall time | throughput | peak RSS |");
   console.log("|---|---|---|---|---|---|");
   for (const row of rows.filter((r) => typeof r === "string")) console.log(row);

@@ -7,8 +7,9 @@
 #      the same product: numpy's sgemm natively, onnxruntime-web's MatMul in the same Chromium
 #      (benches/reference_side_by_side.py, benches/browser_ceiling.mjs);
 #   2. a 4.3 GB dump end to end, file to result: the page with 1 worker and with its own choice,
-#      and the CLI (benches/browser_large_dump.mjs), then how fast Chromium can read that file
-#      at all (benches/browser_read.mjs);
+#      and the CLI (benches/browser_large_dump.mjs), with the default settings (36 label sets)
+#      and with part 1's 6 label sets (no shuffled copies), then how fast Chromium can read that
+#      file at all (benches/browser_read.mjs);
 #   3. forward passes, all-MiniLM-L6-v2 and a Pythia-70m-shaped random model on the same 200
 #      sequences of at most 64 tokens: infoplane natively (criterion, CLI) and in the page,
 #      PyTorch CPU, onnxruntime CPU and onnxruntime-web in the same Chromium
@@ -41,6 +42,7 @@ dir=$(mktemp -d "${TMPDIR:-/tmp}/infoplane-harness-XXXXXX")
 trap 'rm -rf "$dir"' EXIT
 "$PYTHON" benches/large_dump.py --write-only --dir "$dir" --tokens 40000 > /dev/null
 node benches/browser_large_dump.mjs --dir "$dir" --tokens 40000 --wasm simd --workers 1,auto
+node benches/browser_large_dump.mjs --dir "$dir" --tokens 40000 --wasm simd --workers auto --shuffles 0
 node benches/browser_read.mjs "$dir/large.npz"
 rm -rf "$dir"
 
