@@ -75,11 +75,15 @@ impl Dataset {
     }
 
     /// The rows handed over chunk by chunk, from the files' bytes; `None` when the run reads
-    /// them itself. Also returns how many chunks there were and the layers reported done.
+    /// them itself. Also returns how many chunks there were and the layers reported done. With
+    /// `pieces` empty each chunk is handed over whole (`feed`); otherwise the bytes of all the
+    /// chunks, one after another, in pieces of these lengths in turn (`feed_part`, as the page's
+    /// reader worker hands them over), the last piece what is left.
     fn handed_over(
         &self,
         settings: &AnalysisSettings,
         share: LayerShare,
+        pieces: &[usize],
     ) -> Option<(Analysis, usize, Vec<usize>)> {
         let (mut files, labels_only) = self.open();
         let bytes = self.bytes();
@@ -95,16 +99,38 @@ impl Dataset {
         .unwrap();
         let chunks = run.chunks(&files, &lengths)?.to_vec();
         let mut reported = Vec::new();
-        for c in &chunks {
-            let (from, to) = (c.bytes.start as usize, c.bytes.end as usize);
-            run.feed(
-                |buf| {
-                    buf.copy_from_slice(&bytes[c.file][from..to]);
-                    Ok(())
-                },
-                &mut |done, _| reported.push(done),
-            )
-            .unwrap();
+        if pieces.is_empty() {
+            for c in &chunks {
+                let (from, to) = (c.bytes.start as usize, c.bytes.end as usize);
+                run.feed(
+                    |buf| {
+                        buf.copy_from_slice(&bytes[c.file][from..to]);
+                        Ok(())
+                    },
+                    &mut |done, _| reported.push(done),
+                )
+                .unwrap();
+            }
+        } else {
+            let all: Vec<u8> = chunks
+                .iter()
+                .flat_map(|c| &bytes[c.file][c.bytes.start as usize..c.bytes.end as usize])
+                .copied()
+                .collect();
+            let mut at = 0;
+            for &n in pieces.iter().cycle() {
+                let piece = &all[at..(at + n).min(all.len())];
+                run.feed_part(
+                    piece.len(),
+                    |from, buf| buf.copy_from_slice(&piece[from..from + buf.len()]),
+                    &mut |done, _| reported.push(done),
+                )
+                .unwrap();
+                at += piece.len();
+                if at == all.len() {
+                    break;
+                }
+            }
         }
         Some((run.finish().unwrap(), chunks.len(), reported))
     }
@@ -217,13 +243,19 @@ fn chunks_handed_over_give_the_numbers_and_counts_of_rows_read_bit_for_bit() {
                     continue;
                 }
                 let read = data.read(s, share);
-                let (handed, chunks, reported) = data
-                    .handed_over(s, share)
-                    .unwrap_or_else(|| panic!("{what}: no chunks, though stored as plain bytes"));
-                assert!(bits(&handed) == bits(&read), "{what}: numbers differ");
-                let layers = read.layers.len();
-                assert_eq!(reported, (1..=layers).collect::<Vec<_>>(), "{what}");
-                several_chunks += usize::from(chunks > 2 * layers.max(1));
+                // Whole chunks; pieces much shorter than a row, of odd lengths across the
+                // chunks' ends; pieces longer than a chunk.
+                for pieces in [&[][..], &[1, 7, 4093, 333][..], &[3 << 20, 1 << 20][..]] {
+                    let what = format!("{what}, pieces {pieces:?}");
+                    let (handed, chunks, reported) =
+                        data.handed_over(s, share, pieces).unwrap_or_else(|| {
+                            panic!("{what}: no chunks, though stored as plain bytes")
+                        });
+                    assert!(bits(&handed) == bits(&read), "{what}: numbers differ");
+                    let layers = read.layers.len();
+                    assert_eq!(reported, (1..=layers).collect::<Vec<_>>(), "{what}");
+                    several_chunks += usize::from(pieces.is_empty() && chunks > 2 * layers.max(1));
+                }
             }
         }
     }
@@ -249,7 +281,7 @@ fn rows_not_stored_as_plain_bytes_are_read_by_the_run_itself() {
         let data = Dataset::of(&files);
         let s = settings(&[]);
         assert!(
-            data.handed_over(&s, LayerShare::WHOLE).is_none(),
+            data.handed_over(&s, LayerShare::WHOLE, &[]).is_none(),
             "{}: chunks of bytes that are not the rows",
             data.name()
         );
@@ -338,6 +370,48 @@ fn short_reads_files_too_short_and_calls_out_of_turn_are_refused() {
     unread.chunks(&files, &[len]).unwrap();
     unread.read_rows(&mut files, &mut |_, _| {}).unwrap();
     assert!(report(&unread.finish().unwrap()) == report(&data.read(&s, LayerShare::WHOLE)));
+
+    // In pieces: a whole chunk while one is half handed over, reading the rows after a piece,
+    // finishing with a chunk half handed over, and bytes past the last chunk are refused.
+    let mut parts = prepare(&mut files, &labels_only);
+    parts.chunks(&files, &[len]).unwrap();
+    let first = &bytes[chunks[0].bytes.start as usize..][..5];
+    parts
+        .feed_part(
+            5,
+            |from, b| b.copy_from_slice(&first[from..from + b.len()]),
+            &mut |_, _| {},
+        )
+        .unwrap();
+    let e = parts
+        .feed(|_| Ok(()), &mut |_, _| {})
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("being handed over in parts"), "{e}");
+    let e = parts
+        .read_rows(&mut files, &mut |_, _| {})
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("being handed over"), "{e}");
+    let e = parts.finish().unwrap_err().to_string();
+    assert!(e.contains("still to come"), "{e}");
+    let mut past = prepare(&mut files, &labels_only);
+    past.chunks(&files, &[len]).unwrap();
+    let mut all: Vec<u8> = chunks
+        .iter()
+        .flat_map(|c| &bytes[c.bytes.start as usize..c.bytes.end as usize])
+        .copied()
+        .collect();
+    all.push(0);
+    let e = past
+        .feed_part(
+            all.len(),
+            |from, b| b.copy_from_slice(&all[from..from + b.len()]),
+            &mut |_, _| {},
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("every chunk was handed over already"), "{e}");
 
     let mut unasked = prepare(&mut files, &labels_only);
     let e = unasked

@@ -85,64 +85,108 @@ self.onmessage = async (event) => {
   }
 };
 
-// Bytes read at a time: Chromium spends less of the machine on a file read in 64 MiB slices than
-// in 16 MiB ones (BENCHMARKS.md, *Issue 8, sixth pass*); a read holds several of the run's chunks.
-const READ_BYTES = 64 << 20;
-// Reads done ahead of the analysis: at most this many wait to be handed over.
-const AHEAD = 1;
+// The pieces the reader worker hands over, and how many it may have out at once (those not yet
+// handed back): Chromium's stream of a file read into a few reused 1 MiB buffers costs its
+// processes 4.0-5.4 CPU-seconds for a 4.26 GB file, against 6.6-8.0 for FileReaderSync's reads
+// of 64 MiB (each a new buffer) and 4.8-6.2 for stream reads into 16 MiB buffers (BENCHMARKS.md,
+// *Issue 8, ninth pass*).
+const PIECE_BYTES = 1 << 20;
+const PIECES_OUT = 32;
 
-// A reader worker: reads the byte ranges `reads` names ([file, start, end, ...]) of `files` one
-// after another through FileReaderSync and posts each (transferred), staying at most `ahead`
-// reads ahead of the acknowledgements it gets; posts {error} and stops if a read fails.
-const READER = `onmessage = (e) => {
-  const { files, reads, ahead } = e.data;
-  const reader = new FileReaderSync();
-  let next = 0, credit = ahead;
-  const pump = () => {
-    for (; credit > 0 && 3 * next < reads.length; next++, credit--) {
-      const [file, start, end] = reads.subarray(3 * next, 3 * next + 3);
-      let bytes;
+// A reader worker: streams the byte ranges `reads` names ([file, start, end, ...]) of `files` one
+// after another, all of them as one run of bytes, in pieces of `piece` bytes (the last may be
+// shorter): each filled buffer is posted (transferred) as {bytes, length}, and the reader waits
+// for buffers to come back once `out` are out. Posts {error, file} and stops if a read fails or
+// a file gives fewer bytes than asked.
+const READER = `onmessage = async (e) => {
+  const { files, reads, piece, out } = e.data;
+  const free = [];
+  let made = 0, wake = null;
+  onmessage = (m) => {
+    free.push(m.data);
+    if (wake) wake();
+  };
+  const buffer = async () => {
+    while (!free.length && made === out) await new Promise((resolve) => (wake = resolve));
+    wake = null;
+    if (free.length) return free.pop();
+    made++;
+    return new ArrayBuffer(piece);
+  };
+  let file = 0, buf = null, at = 0;
+  const send = () => {
+    postMessage({ bytes: buf, length: at }, [buf]);
+    buf = null;
+    at = 0;
+  };
+  try {
+    for (let k = 0; 3 * k < reads.length; k++) {
+      const [f, start, end] = reads.subarray(3 * k, 3 * k + 3);
+      file = f;
+      const stream = files[f].slice(start, end).stream();
+      // A byte stream fills our buffers itself; elsewhere its chunks are copied into them.
+      let byob = null;
       try {
-        bytes = reader.readAsArrayBuffer(files[file].slice(start, end));
-      } catch (error) {
-        postMessage({ error: String((error && error.message) || error), file });
-        close();
-        return;
+        byob = stream.getReader({ mode: "byob" });
+      } catch {}
+      const plain = byob ? null : stream.getReader();
+      let left = end - start;
+      while (left > 0) {
+        buf ??= await buffer();
+        if (byob) {
+          const { done, value } = await byob.read(new Uint8Array(buf, at, Math.min(piece - at, left)));
+          if (value) buf = value.buffer;
+          if (done) break;
+          at += value.byteLength;
+          left -= value.byteLength;
+        } else {
+          const { done, value } = await plain.read();
+          if (done) break;
+          for (let q = 0; q < value.length; ) {
+            buf ??= await buffer();
+            const n = Math.min(value.length - q, piece - at);
+            new Uint8Array(buf, at, n).set(value.subarray(q, q + n));
+            at += n;
+            q += n;
+            if (at === piece) send();
+          }
+          left -= value.length;
+        }
+        if (at === piece) send();
       }
-      postMessage({ bytes }, [bytes]);
+      if (left !== 0) {
+        throw new Error("the file gave " + (end - start - left) + " bytes where " + (end - start) + " were expected (was it changed or removed while it was read?)");
+      }
     }
-  };
-  onmessage = () => {
-    credit++;
-    pump();
-  };
-  pump();
+    if (at > 0) send();
+  } catch (error) {
+    postMessage({ error: String((error && error.message) || error), file });
+    close();
+  }
 };`;
 let readerUrl = null;
 
-// The chunks [file, start, end, ...] joined into reads of at most READ_BYTES where they follow
-// each other in one file: the reads ([file, start, end, ...]) and the chunks each holds.
+// The chunks [file, start, end, ...] joined into reads where they follow each other in one
+// file: the reads ([file, start, end, ...]) and the bytes of all of them.
 function joinedReads(chunks) {
-  const reads = [], held = [];
+  const reads = [];
+  let total = 0;
   for (let k = 0; 3 * k < chunks.length; k++) {
     const [file, start, end] = chunks.subarray(3 * k, 3 * k + 3);
     const last = reads.length - 3;
-    if (held.length && reads[last] === file && reads[last + 2] === start && end - reads[last + 1] <= READ_BYTES) {
-      reads[last + 2] = end;
-      held[held.length - 1]++;
-    } else {
-      reads.push(file, start, end);
-      held.push(1);
-    }
+    if (reads.length && reads[last] === file && reads[last + 2] === start) reads[last + 2] = end;
+    else reads.push(file, start, end);
+    total += end - start;
   }
-  return { reads: Float64Array.from(reads), held };
+  return { reads: Float64Array.from(reads), total };
 }
 
 // Hands `run` its rows; says who read them ("ahead" or "here"). Where they are stored as plain
-// bytes (DatasetRun.chunks), another worker reads them ahead while this one computes:
-// FileReaderSync blocks the worker that calls it, and half of a large dump's time had been spent
-// waiting in it (BENCHMARKS.md, *Issue 8, sixth pass*). Otherwise, or where a worker cannot start
-// one of its own, the run reads them itself.
+// bytes (DatasetRun.chunks), another worker reads them ahead while this one computes, and hands
+// them over in pieces (DatasetRun.feed_part): the run's own reads (FileReaderSync) block the
+// worker, and half of a large dump's time had been spent waiting in them (BENCHMARKS.md, *Issue
+// 8, sixth pass*). Otherwise, or where a worker cannot start one of its own, the run reads them
+// itself.
 async function readAhead(run, files) {
   const here = () => {
     run.read_rows();
@@ -150,8 +194,8 @@ async function readAhead(run, files) {
   };
   const chunks = run.chunks();
   if (!chunks) return here();
-  const { reads, held } = joinedReads(chunks);
-  if (held.length === 0) return "ahead";
+  const { reads, total } = joinedReads(chunks);
+  if (total === 0) return "ahead";
   let reader;
   try {
     readerUrl ??= URL.createObjectURL(new Blob([READER], { type: "text/javascript" }));
@@ -159,7 +203,7 @@ async function readAhead(run, files) {
   } catch {
     return here();
   }
-  let done = 0, chunk = 0, heard = false, broken = false;
+  let received = 0, heard = false, broken = false;
   try {
     await new Promise((resolve, reject) => {
       reader.onmessage = (m) => {
@@ -168,27 +212,23 @@ async function readAhead(run, files) {
           reject(new Error(`${files[m.data.file].name}: cannot be read (${m.data.error})`));
           return;
         }
-        // The reader goes on with the next read while this one is computed.
-        if (done + AHEAD < held.length) reader.postMessage(0);
         try {
-          let at = 0;
-          for (let k = 0; k < held[done]; k++, chunk++) {
-            const length = chunks[3 * chunk + 2] - chunks[3 * chunk + 1];
-            run.feed(new Uint8Array(m.data.bytes, at, length));
-            at += length;
-          }
+          run.feed_part(new Uint8Array(m.data.bytes, 0, m.data.length));
         } catch (error) {
           reject(error);
           return;
         }
-        if (++done === held.length) resolve();
+        received += m.data.length;
+        if (received === total) resolve();
+        // The buffer goes back to be filled again.
+        else reader.postMessage(m.data.bytes, [m.data.bytes]);
       };
       reader.onerror = (event) => {
         event.preventDefault();
         broken = true;
         reject(new Error(event.message || "the reader worker stopped"));
       };
-      reader.postMessage({ files, reads, ahead: AHEAD });
+      reader.postMessage({ files, reads, piece: PIECE_BYTES, out: PIECES_OUT });
     });
     return "ahead";
   } catch (error) {

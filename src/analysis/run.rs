@@ -83,6 +83,8 @@ struct ChunkPlan {
     stored: Vec<(usize, StoredSpan)>,
     /// The next chunk [`LayerRun::feed`] takes.
     next: usize,
+    /// Bytes of chunk `next` come so far, once [`LayerRun::feed_part`] (or `feed`) has begun it.
+    open: Option<usize>,
 }
 
 /// The pass under way and where it stands.
@@ -356,7 +358,7 @@ impl LayerRun {
         // Chunks asked for but none handed over yet (the page's reader could not start): the run
         // reads them itself after all.
         match &self.plan_of_chunks {
-            Some(c) if c.next > 0 => {
+            Some(c) if c.next > 0 || c.open.is_some() => {
                 return Err(self.refusal("its rows are being handed over already"))
             }
             _ => self.plan_of_chunks = None,
@@ -420,6 +422,7 @@ impl LayerRun {
             chunks,
             stored,
             next: 0,
+            open: None,
         });
         self.plan_of_chunks.as_ref().map(|c| c.chunks.as_slice())
     }
@@ -432,30 +435,112 @@ impl LayerRun {
         fill: impl FnOnce(&mut [u8]) -> Result<(), String>,
         on_layer: &mut dyn FnMut(usize, usize),
     ) -> Result<(), AnalysisError> {
-        let Some(chunks) = self.plan_of_chunks.as_mut() else {
+        if self
+            .plan_of_chunks
+            .as_ref()
+            .is_some_and(|c| c.open.is_some())
+        {
+            return Err(self.refusal("a chunk is being handed over in parts"));
+        }
+        let len = self.open_chunk(on_layer)?;
+        let filled = fill(&mut bytemuck::cast_slice_mut::<u64, u8>(&mut self.buffer)[..len]);
+        if let Err(why) = filled {
+            let (file, tensor) = self.open_chunk_source();
+            return Err(AnalysisError::Format(FormatError::new(
+                &self.names[file],
+                Some(tensor),
+                why,
+            )));
+        }
+        self.take_chunk(on_layer)
+    }
+
+    /// The next `len` bytes of the chunks [`chunks`](Self::chunks) named, all of them one after
+    /// another, in a piece of any length: `fill(from, buffer)` copies the piece's bytes
+    /// `from..from + buffer.len()` into `buffer`. Each chunk's rows go to the accumulators once
+    /// its last byte has come, as with [`feed`](Self::feed), whose numbers this gives bit for bit.
+    /// The page's reader worker hands the bytes over in small pieces, which Chromium reads with
+    /// less work than whole chunks (BENCHMARKS.md, *Issue 8, ninth pass*).
+    pub fn feed_part(
+        &mut self,
+        len: usize,
+        mut fill: impl FnMut(usize, &mut [u8]),
+        on_layer: &mut dyn FnMut(usize, usize),
+    ) -> Result<(), AnalysisError> {
+        let mut at = 0;
+        while at < len {
+            let filled = match self.plan_of_chunks.as_ref().and_then(|c| c.open) {
+                Some(filled) => filled,
+                None => {
+                    self.open_chunk(on_layer)?;
+                    0
+                }
+            };
+            let chunks = self.plan_of_chunks.as_mut().expect("a chunk is open");
+            let bytes = &chunks.chunks[chunks.next].bytes;
+            let chunk_len = (bytes.end - bytes.start) as usize;
+            let n = (chunk_len - filled).min(len - at);
+            chunks.open = Some(filled + n);
+            fill(
+                at,
+                &mut bytemuck::cast_slice_mut::<u64, u8>(&mut self.buffer)[filled..filled + n],
+            );
+            at += n;
+            if filled + n == chunk_len {
+                self.take_chunk(on_layer)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Begins the next chunk: the passes before its own, its pass, and a buffer of its length
+    /// (returned).
+    fn open_chunk(
+        &mut self,
+        on_layer: &mut dyn FnMut(usize, usize),
+    ) -> Result<usize, AnalysisError> {
+        let Some(chunks) = self.plan_of_chunks.as_ref() else {
             return Err(self.refusal("no chunks were asked for"));
         };
         let k = chunks.next;
-        let (Some(chunk), Some(&(p, span))) = (chunks.chunks.get(k), chunks.stored.get(k)) else {
+        let (Some(chunk), Some(&(p, _))) = (chunks.chunks.get(k), chunks.stored.get(k)) else {
             return Err(self.refusal("every chunk was handed over already"));
         };
-        let (file, len) = (chunk.file, (chunk.bytes.end - chunk.bytes.start) as usize);
-        let last_of_pass = chunks.stored.get(k + 1).map(|s| s.0) != Some(p);
-        let last_of_all = k + 1 == chunks.chunks.len();
-        chunks.next += 1;
+        let len = (chunk.bytes.end - chunk.bytes.start) as usize;
         // Passes without rows have no chunks; they are done as the passes read are.
         self.pass_empty_until(p, on_layer)?;
         if self.current.as_ref().map(|c| c.pass) != Some(p) {
             self.begin(p)?;
         }
         self.buffer.resize(len.div_ceil(8), 0);
+        self.plan_of_chunks.as_mut().expect("asked for").open = Some(0);
+        Ok(len)
+    }
+
+    /// The file and tensor of the chunk begun.
+    fn open_chunk_source(&self) -> (usize, &str) {
+        let chunks = self.plan_of_chunks.as_ref().expect("a chunk is open");
+        let pass = self.passes[chunks.stored[chunks.next].0];
+        (
+            chunks.chunks[chunks.next].file,
+            &self.sources[pass.layer].tensor.name,
+        )
+    }
+
+    /// Gives the rows of the chunk begun, its bytes all in the buffer, to the accumulators.
+    fn take_chunk(&mut self, on_layer: &mut dyn FnMut(usize, usize)) -> Result<(), AnalysisError> {
+        let chunks = self.plan_of_chunks.as_mut().expect("a chunk is open");
+        let k = chunks.next;
+        let (p, span) = chunks.stored[k];
+        let bytes = &chunks.chunks[k].bytes;
+        let len = (bytes.end - bytes.start) as usize;
+        let last_of_pass = chunks.stored.get(k + 1).map(|s| s.0) != Some(p);
+        let last_of_all = k + 1 == chunks.chunks.len();
+        chunks.next += 1;
+        chunks.open = None;
         let bytes = &mut bytemuck::cast_slice_mut::<u64, u8>(&mut self.buffer)[..len];
-        let pass = self.passes[p];
-        let tensor = &self.sources[pass.layer].tensor.name;
-        fill(bytes).map_err(|why| {
-            AnalysisError::Format(FormatError::new(&self.names[file], Some(tensor), why))
-        })?;
         let values = rows::decode_chunk(&mut self.decoder, span.dtype, span.order, bytes);
+        let pass = self.passes[p];
         let rows = match pass.purpose {
             Purpose::Mean => &self.universe_rows,
             Purpose::Estimate => &self.rows,

@@ -1,7 +1,7 @@
 //! One worker's analysis of a dropped dump, or of a share of its layers, in steps `www/worker.js`
 //! drives: open and plan (`new DatasetRun`), then the rows, either as the byte ranges `chunks()`
-//! names, read ahead by a reader worker and handed over with `feed` (reading and computing
-//! overlap), or read here with `read_rows`; then `numbers()` (a share, for `combine_layers`) or
+//! names, read ahead by a reader worker and handed over in pieces with `feed_part` (or whole
+//! chunks with `feed`; reading and computing overlap), or read here with `read_rows`; then `numbers()` (a share, for `combine_layers`) or
 //! `report()` (the whole dataset).
 
 use std::cell::RefCell;
@@ -106,6 +106,28 @@ impl DatasetRun {
             )
             .map_err(js_error)?;
         progress.borrow_mut().read(got as u64);
+        Ok(())
+    }
+
+    /// Takes the next bytes of the chunks `chunks` named, all of them one after another, in a
+    /// piece of any length (a `Uint8Array`): the page's reader worker reads the rows in small
+    /// pieces (`www/worker.js`). Each chunk's rows are analysed once its last byte has come.
+    pub fn feed_part(&mut self, piece: &js_sys::Uint8Array) -> Result<(), JsValue> {
+        let len = piece.length() as usize;
+        let progress = self.dataset.progress.clone();
+        self.run
+            .feed_part(
+                len,
+                // Piece lengths are u32 (a Uint8Array's), so the offsets are too.
+                |from, buffer| {
+                    piece
+                        .subarray(from as u32, (from + buffer.len()) as u32)
+                        .copy_to(buffer)
+                },
+                &mut layers_done(&progress),
+            )
+            .map_err(js_error)?;
+        progress.borrow_mut().read(len as u64);
         Ok(())
     }
 
