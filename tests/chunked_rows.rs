@@ -1,6 +1,6 @@
-//! Rows handed over chunk by chunk (`LayerRun::chunks` + `feed`, how the page reads them ahead in
-//! another worker) give the numbers and counts of rows read by the run itself (`analyze`, the
-//! CLI), bit for bit, for every format that stores rows as plain bytes; formats that do not are
+//! Rows handed over chunk by chunk or in pieces of any length (`LayerRun::chunks` + `feed` or
+//! `feed_part`, how the page reads them ahead in another worker) give the numbers and counts of
+//! rows read by the run itself (`analyze`, the CLI), bit for bit, for every format that stores rows as plain bytes; formats that do not are
 //! left to the run's own readers; short reads and calls out of turn are refused by name.
 
 mod common;
@@ -9,7 +9,7 @@ use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
 use common::{f32_bytes, fixture, i64_bytes, npy, write_npz};
-use infoplane::analysis::{self, Analysis, AnalysisSettings, LayerRun, LayerShare};
+use infoplane::analysis::{self, Analysis, AnalysisSettings, LayerRun, LayerShare, RowChunk};
 use infoplane::formats::layout::LayoutOverrides;
 use infoplane::formats::open;
 use infoplane::formats::tensor::TensorFile;
@@ -302,6 +302,18 @@ fn rows_not_stored_as_plain_bytes_are_read_by_the_run_itself() {
     }
 }
 
+/// Hands `chunks` of one file's `bytes` to `run` a chunk at a time.
+fn feed_whole(run: &mut LayerRun, chunks: &[RowChunk], bytes: &[u8]) {
+    for c in chunks {
+        let r = c.bytes.start as usize..c.bytes.end as usize;
+        let fill = |b: &mut [u8]| {
+            b.copy_from_slice(&bytes[r]);
+            Ok(())
+        };
+        run.feed(fill, &mut |_, _| {}).unwrap();
+    }
+}
+
 #[test]
 fn short_reads_files_too_short_and_calls_out_of_turn_are_refused() {
     let data = Dataset::of(&[fixture("formats/dump.npz")]);
@@ -345,14 +357,7 @@ fn short_reads_files_too_short_and_calls_out_of_turn_are_refused() {
     early.chunks(&files, &[len]).unwrap();
     let e = early.finish().unwrap_err().to_string();
     assert!(e.contains("dump.npz") && e.contains("still to come"), "{e}");
-    for c in &chunks {
-        let r = c.bytes.start as usize..c.bytes.end as usize;
-        let fill = |b: &mut [u8]| {
-            b.copy_from_slice(&bytes[r]);
-            Ok(())
-        };
-        run.feed(fill, &mut |_, _| {}).unwrap();
-    }
+    feed_whole(&mut run, &chunks, &bytes);
     let e = run
         .feed(|_| Ok(()), &mut |_, _| {})
         .unwrap_err()
@@ -364,6 +369,15 @@ fn short_reads_files_too_short_and_calls_out_of_turn_are_refused() {
         .to_string();
     assert!(e.contains("being handed over"), "{e}");
     run.finish().unwrap();
+
+    // A chunk whose read failed may be handed over again.
+    let mut retried = prepare(&mut files, &labels_only);
+    retried.chunks(&files, &[len]).unwrap();
+    assert!(retried
+        .feed(|_| Err("read 3 of 8 bytes".into()), &mut |_, _| {})
+        .is_err());
+    feed_whole(&mut retried, &chunks, &bytes);
+    assert!(report(&retried.finish().unwrap()) == report(&data.read(&s, LayerShare::WHOLE)));
 
     // Chunks asked for, none handed over (the page's reader did not start): the run reads them.
     let mut unread = prepare(&mut files, &labels_only);

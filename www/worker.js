@@ -86,7 +86,7 @@ self.onmessage = async (event) => {
 };
 
 // The pieces the reader worker hands over, and how many it may have out at once (those not yet
-// handed back): Chromium's stream of a file read into a few reused 1 MiB buffers costs its
+// handed back): Chromium's stream of a file read into reused 1 MiB buffers costs its
 // processes 4.0-5.4 CPU-seconds for a 4.26 GB file, against 6.6-8.0 for FileReaderSync's reads
 // of 64 MiB (each a new buffer) and 4.8-6.2 for stream reads into 16 MiB buffers (BENCHMARKS.md,
 // *Issue 8, ninth pass*).
@@ -142,6 +142,7 @@ const READER = `onmessage = async (e) => {
         } else {
           const { done, value } = await plain.read();
           if (done) break;
+          if (value.length > left) throw new Error("the file gave more bytes than were asked for");
           for (let q = 0; q < value.length; ) {
             buf ??= await buffer();
             const n = Math.min(value.length - q, piece - at);
@@ -203,12 +204,13 @@ async function readAhead(run, files) {
   } catch {
     return here();
   }
-  let received = 0, heard = false, broken = false;
+  let received = 0, heard = false, broken = false, failed = false;
   try {
     await new Promise((resolve, reject) => {
       reader.onmessage = (m) => {
         heard = true;
         if (m.data.error !== undefined) {
+          failed = true;
           reject(new Error(`${files[m.data.file].name}: cannot be read (${m.data.error})`));
           return;
         }
@@ -232,8 +234,10 @@ async function readAhead(run, files) {
     });
     return "ahead";
   } catch (error) {
-    // A reader that could not start at all leaves the reading to the run.
-    if (broken && !heard) return here();
+    // A reader that could not start at all, or could not read a byte (a browser without file
+    // streams), leaves the reading to the run, which names what is wrong with the file if
+    // anything is.
+    if ((broken && !heard) || (failed && received === 0)) return here();
     throw error;
   } finally {
     reader.terminate();

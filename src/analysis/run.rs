@@ -1,9 +1,10 @@
 //! One analysis of a dump's layers, in two steps: [`LayerRun::prepare`] finds the layout, builds
 //! the label plan and the accumulators; then the rows go in, either read by the run itself through
 //! the files' readers ([`LayerRun::read_rows`], the CLI) or fetched by the caller as the byte
-//! ranges [`LayerRun::chunks`] names and handed over one by one ([`LayerRun::feed`]; the page
-//! reads them ahead in another worker, so reading and computing overlap). Both ways add the same
-//! rows in the same order, so they give the same numbers, bit for bit.
+//! ranges [`LayerRun::chunks`] names and handed over, a chunk at a time ([`LayerRun::feed`]) or in
+//! pieces of any length ([`LayerRun::feed_part`]; the page reads them ahead in another worker, so
+//! reading and computing overlap). Both ways add the same rows in the same order, so they give
+//! the same numbers, bit for bit.
 
 use std::ops::Range;
 
@@ -69,7 +70,8 @@ struct Pass {
     purpose: Purpose,
 }
 
-/// Bytes a caller fetches for [`LayerRun::feed`]: bytes `bytes` of file `file`.
+/// Bytes a caller fetches for [`LayerRun::feed`] or [`LayerRun::feed_part`]: bytes `bytes` of
+/// file `file`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RowChunk {
     pub file: usize,
@@ -81,7 +83,7 @@ struct ChunkPlan {
     chunks: Vec<RowChunk>,
     /// For each chunk: its pass (index into the run's passes) and how its bytes are stored.
     stored: Vec<(usize, StoredSpan)>,
-    /// The next chunk [`LayerRun::feed`] takes.
+    /// The next chunk [`LayerRun::feed`] or [`LayerRun::feed_part`] takes.
     next: usize,
     /// Bytes of chunk `next` come so far, once [`LayerRun::feed_part`] (or `feed`) has begun it.
     open: Option<usize>,
@@ -122,7 +124,8 @@ pub struct LayerRun {
     states: Vec<LayerState>,
     plan_of_chunks: Option<ChunkPlan>,
     decoder: FloatDecoder,
-    /// The buffer [`LayerRun::feed`] hands out, 8-byte aligned so float32 rows decode in place.
+    /// The chunk's bytes as [`LayerRun::feed`] and [`LayerRun::feed_part`] fill them, 8-byte
+    /// aligned so float32 rows decode in place.
     buffer: Vec<u64>,
 }
 
@@ -446,11 +449,11 @@ impl LayerRun {
         let filled = fill(&mut bytemuck::cast_slice_mut::<u64, u8>(&mut self.buffer)[..len]);
         if let Err(why) = filled {
             let (file, tensor) = self.open_chunk_source();
-            return Err(AnalysisError::Format(FormatError::new(
-                &self.names[file],
-                Some(tensor),
-                why,
-            )));
+            let error =
+                AnalysisError::Format(FormatError::new(&self.names[file], Some(tensor), why));
+            // Not begun after all: the chunk may be handed over again.
+            self.plan_of_chunks.as_mut().expect("asked for").open = None;
+            return Err(error);
         }
         self.take_chunk(on_layer)
     }

@@ -1,8 +1,8 @@
 //! One worker's analysis of a dropped dump, or of a share of its layers, in steps `www/worker.js`
 //! drives: open and plan (`new DatasetRun`), then the rows, either as the byte ranges `chunks()`
-//! names, read ahead by a reader worker and handed over in pieces with `feed_part` (or whole
-//! chunks with `feed`; reading and computing overlap), or read here with `read_rows`; then `numbers()` (a share, for `combine_layers`) or
-//! `report()` (the whole dataset).
+//! names, read ahead by a reader worker and handed over in pieces with `feed_part` (the page) or
+//! a chunk at a time with `feed` (reading and computing overlap), or read here with `read_rows`;
+//! then `numbers()` (a share, for `combine_layers`) or `report()` (the whole dataset).
 
 use std::cell::RefCell;
 use std::rc::Rc;
