@@ -9,7 +9,9 @@ use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
 use common::{f32_bytes, fixture, i64_bytes, npy, write_npz};
-use infoplane::analysis::{self, Analysis, AnalysisSettings, LayerRun, LayerShare, RowChunk};
+use infoplane::analysis::{
+    self, Analysis, AnalysisError, AnalysisSettings, LayerRun, LayerShare, RowChunk,
+};
 use infoplane::formats::layout::LayoutOverrides;
 use infoplane::formats::open;
 use infoplane::formats::tensor::TensorFile;
@@ -112,20 +114,11 @@ impl Dataset {
                 .unwrap();
             }
         } else {
-            let all: Vec<u8> = chunks
-                .iter()
-                .flat_map(|c| &bytes[c.file][c.bytes.start as usize..c.bytes.end as usize])
-                .copied()
-                .collect();
+            let all = concatenated(&chunks, &bytes);
             let mut at = 0;
             for &n in pieces.iter().cycle() {
                 let piece = &all[at..(at + n).min(all.len())];
-                run.feed_part(
-                    piece.len(),
-                    |from, buf| buf.copy_from_slice(&piece[from..from + buf.len()]),
-                    &mut |done, _| reported.push(done),
-                )
-                .unwrap();
+                feed_piece(&mut run, piece, &mut |done, _| reported.push(done)).unwrap();
                 at += piece.len();
                 if at == all.len() {
                     break;
@@ -302,6 +295,39 @@ fn rows_not_stored_as_plain_bytes_are_read_by_the_run_itself() {
     }
 }
 
+/// Fails unless `result` is a refusal whose message says all of `words`.
+fn assert_refused<T>(result: Result<T, AnalysisError>, words: &[&str]) {
+    match result {
+        Ok(_) => panic!("accepted, where a refusal saying {words:?} was expected"),
+        Err(e) => {
+            let e = e.to_string();
+            assert!(words.iter().all(|w| e.contains(w)), "{e}");
+        }
+    }
+}
+
+/// Hands `piece`, the next bytes of the chunks, to `run` (`feed_part`).
+fn feed_piece(
+    run: &mut LayerRun,
+    piece: &[u8],
+    on_layer: &mut dyn FnMut(usize, usize),
+) -> Result<(), AnalysisError> {
+    run.feed_part(
+        piece.len(),
+        |from, b| b.copy_from_slice(&piece[from..from + b.len()]),
+        on_layer,
+    )
+}
+
+/// The bytes of `chunks`, one after another, from the files' `bytes`.
+fn concatenated(chunks: &[RowChunk], bytes: &[Vec<u8>]) -> Vec<u8> {
+    chunks
+        .iter()
+        .flat_map(|c| &bytes[c.file][c.bytes.start as usize..c.bytes.end as usize])
+        .copied()
+        .collect()
+}
+
 /// Hands `chunks` of one file's `bytes` to `run` a chunk at a time.
 fn feed_whole(run: &mut LayerRun, chunks: &[RowChunk], bytes: &[u8]) {
     for c in chunks {
@@ -340,13 +366,9 @@ fn short_reads_files_too_short_and_calls_out_of_turn_are_refused() {
     // A read that fails is named after the file and the tensor.
     let mut run = prepare(&mut files, &labels_only);
     run.chunks(&files, &[len]).unwrap();
-    let e = run
-        .feed(|_| Err("read 3 of 8 bytes".into()), &mut |_, _| {})
-        .unwrap_err()
-        .to_string();
-    assert!(
-        e.contains("dump.npz") && e.contains("hidden_states") && e.contains("read 3 of 8 bytes"),
-        "{e}"
+    assert_refused(
+        run.feed(|_| Err("read 3 of 8 bytes".into()), &mut |_, _| {}),
+        &["dump.npz", "hidden_states", "read 3 of 8 bytes"],
     );
 
     // Finishing early, feeding past the end, and reading after handing over are refused.
@@ -355,27 +377,25 @@ fn short_reads_files_too_short_and_calls_out_of_turn_are_refused() {
     let bytes = data.bytes().remove(0);
     let mut early = prepare(&mut files, &labels_only);
     early.chunks(&files, &[len]).unwrap();
-    let e = early.finish().unwrap_err().to_string();
-    assert!(e.contains("dump.npz") && e.contains("still to come"), "{e}");
+    assert_refused(early.finish(), &["dump.npz", "still to come"]);
     feed_whole(&mut run, &chunks, &bytes);
-    let e = run
-        .feed(|_| Ok(()), &mut |_, _| {})
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("every chunk was handed over already"), "{e}");
-    let e = run
-        .read_rows(&mut files, &mut |_, _| {})
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("being handed over"), "{e}");
+    assert_refused(
+        run.feed(|_| Ok(()), &mut |_, _| {}),
+        &["every chunk was handed over already"],
+    );
+    assert_refused(
+        run.read_rows(&mut files, &mut |_, _| {}),
+        &["being handed over"],
+    );
     run.finish().unwrap();
 
     // A chunk whose read failed may be handed over again.
     let mut retried = prepare(&mut files, &labels_only);
     retried.chunks(&files, &[len]).unwrap();
-    assert!(retried
-        .feed(|_| Err("read 3 of 8 bytes".into()), &mut |_, _| {})
-        .is_err());
+    assert_refused(
+        retried.feed(|_| Err("read 3 of 8 bytes".into()), &mut |_, _| {}),
+        &["read 3 of 8 bytes"],
+    );
     feed_whole(&mut retried, &chunks, &bytes);
     assert!(report(&retried.finish().unwrap()) == report(&data.read(&s, LayerShare::WHOLE)));
 
@@ -390,47 +410,28 @@ fn short_reads_files_too_short_and_calls_out_of_turn_are_refused() {
     let mut parts = prepare(&mut files, &labels_only);
     parts.chunks(&files, &[len]).unwrap();
     let first = &bytes[chunks[0].bytes.start as usize..][..5];
-    parts
-        .feed_part(
-            5,
-            |from, b| b.copy_from_slice(&first[from..from + b.len()]),
-            &mut |_, _| {},
-        )
-        .unwrap();
-    let e = parts
-        .feed(|_| Ok(()), &mut |_, _| {})
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("being handed over in parts"), "{e}");
-    let e = parts
-        .read_rows(&mut files, &mut |_, _| {})
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("being handed over"), "{e}");
-    let e = parts.finish().unwrap_err().to_string();
-    assert!(e.contains("still to come"), "{e}");
+    feed_piece(&mut parts, first, &mut |_, _| {}).unwrap();
+    assert_refused(
+        parts.feed(|_| Ok(()), &mut |_, _| {}),
+        &["being handed over in parts"],
+    );
+    assert_refused(
+        parts.read_rows(&mut files, &mut |_, _| {}),
+        &["being handed over"],
+    );
+    assert_refused(parts.finish(), &["still to come"]);
     let mut past = prepare(&mut files, &labels_only);
     past.chunks(&files, &[len]).unwrap();
-    let mut all: Vec<u8> = chunks
-        .iter()
-        .flat_map(|c| &bytes[c.bytes.start as usize..c.bytes.end as usize])
-        .copied()
-        .collect();
+    let mut all = concatenated(&chunks, std::slice::from_ref(&bytes));
     all.push(0);
-    let e = past
-        .feed_part(
-            all.len(),
-            |from, b| b.copy_from_slice(&all[from..from + b.len()]),
-            &mut |_, _| {},
-        )
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("every chunk was handed over already"), "{e}");
+    assert_refused(
+        feed_piece(&mut past, &all, &mut |_, _| {}),
+        &["every chunk was handed over already"],
+    );
 
     let mut unasked = prepare(&mut files, &labels_only);
-    let e = unasked
-        .feed(|_| Ok(()), &mut |_, _| {})
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("no chunks were asked for"), "{e}");
+    assert_refused(
+        unasked.feed(|_| Ok(()), &mut |_, _| {}),
+        &["no chunks were asked for"],
+    );
 }

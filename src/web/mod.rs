@@ -28,8 +28,9 @@ const SLICE_BYTES: usize = 4 << 20;
 
 /// Bytes fetched by a read that does not go on from the previous fetch (a header, an archive's
 /// directory, a jump back or far ahead); each read that goes on, or skips less than
-/// [`SLICE_BYTES`] ahead, doubles it, up to [`SLICE_BYTES`]. Chromium takes about 3 ms per MiB fetched, so opening an npz with 4 MiB
-/// slices spent 25-35 ms fetching headers it then left unread.
+/// [`SLICE_BYTES`] ahead, doubles it, up to [`SLICE_BYTES`]. Chromium takes about 3 ms per MiB
+/// fetched, so opening an npz with 4 MiB slices spent 25-35 ms fetching headers it then left
+/// unread.
 const FIRST_SLICE_BYTES: usize = 64 << 10;
 
 /// Bytes read between two progress reports (besides one per finished layer).
